@@ -1,0 +1,18 @@
+//! The shared gate every surface goes through: the endpoint registry (declared requirements), the
+//! REST route builder that cannot register a route without one, credential extraction, token
+//! resolution, the authorizing extractor, `X-Accepted-Permissions`, and deny → HTTP mapping.
+
+pub mod authorized;
+pub mod credential;
+pub mod error;
+pub mod middleware;
+pub mod registry;
+pub mod resolve;
+pub mod routes;
+
+pub use authorized::{Authorized, GateState};
+pub use credential::Credential;
+pub use error::GateError;
+pub use registry::{Endpoint, EndpointRegistry, Surface, TargetSpec};
+pub use resolve::{ResolveError, TokenResolver};
+pub use routes::RestRoutes;

@@ -1,0 +1,109 @@
+//! The endpoint registry: every endpoint of every surface with its declared `Requirement`. It is
+//! data, built once at start-up, and the single source of enforcement and of every report.
+
+use std::collections::HashMap;
+use tinforge_authz::{Coverage, Requirement};
+
+/// The API surface an endpoint belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Surface {
+    Rest,
+    Graphql,
+    Git,
+    Registry,
+}
+
+impl Surface {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Surface::Rest => "rest",
+            Surface::Graphql => "graphql",
+            Surface::Git => "git",
+            Surface::Registry => "registry",
+        }
+    }
+}
+
+/// Which path parameter names the target project or group, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetSpec {
+    None,
+    Project(&'static str),
+    Group(&'static str),
+}
+
+/// One declared endpoint.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub surface: Surface,
+    /// HTTP method for REST/git/registry, `query`/`mutation` for GraphQL.
+    pub method: &'static str,
+    /// Route pattern (`/api/v4/personal_access_tokens/{id}`) or GraphQL field (`Project.issues`).
+    pub path: String,
+    pub requirement: Requirement,
+    pub target: TargetSpec,
+    pub summary: &'static str,
+}
+
+impl Endpoint {
+    pub fn is_covered(&self) -> bool {
+        self.requirement.coverage == Coverage::Covered
+    }
+}
+
+/// All endpoints, in registration (= routing) order, with a lookup by method and pattern.
+#[derive(Debug, Default, Clone)]
+pub struct EndpointRegistry {
+    endpoints: Vec<Endpoint>,
+    index: HashMap<(String, String), usize>,
+}
+
+impl EndpointRegistry {
+    /// Adds an endpoint; a second declaration of the same method and path is refused.
+    pub fn add(&mut self, endpoint: Endpoint) -> Result<(), String> {
+        let key = (endpoint.method.to_string(), endpoint.path.clone());
+        if self.index.contains_key(&key) {
+            return Err(format!("endpoint declared twice: {} {}", key.0, key.1));
+        }
+        if endpoint.requirement.permissions.is_empty() {
+            return Err(format!("endpoint without permissions: {} {}", key.0, key.1));
+        }
+        self.index.insert(key, self.endpoints.len());
+        self.endpoints.push(endpoint);
+        Ok(())
+    }
+
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// The endpoint for a matched route; HEAD is answered by the GET declaration.
+    pub fn lookup(&self, method: &str, path: &str) -> Option<&Endpoint> {
+        let method = if method == "HEAD" { "GET" } else { method };
+        self.index
+            .get(&(method.to_string(), path.to_string()))
+            .map(|i| &self.endpoints[*i])
+    }
+
+    /// Operator setting: marks endpoints as not accepting fine-grained tokens. Each entry is
+    /// `METHOD /path` (REST, git, registry) or a GraphQL field (`Project.issues`). Unknown entries
+    /// are returned so the caller can refuse to start.
+    pub fn mark_not_covered(&mut self, entries: &[String]) -> Vec<String> {
+        let mut unknown = Vec::new();
+        for entry in entries {
+            let hit = self.endpoints.iter_mut().filter(|e| {
+                let rest = format!("{} {}", e.method, e.path);
+                *entry == rest || *entry == e.path
+            });
+            let mut found = false;
+            for e in hit {
+                e.requirement.coverage = Coverage::NotCovered;
+                found = true;
+            }
+            if !found {
+                unknown.push(entry.clone());
+            }
+        }
+        unknown
+    }
+}

@@ -1,0 +1,217 @@
+//! The REST route builder: the only way to add a route takes its `Requirement`, and the same list
+//! builds the actix router and the registry, so the two cannot disagree.
+
+use crate::registry::{Endpoint, EndpointRegistry, Surface, TargetSpec};
+use actix_web::dev::ResourceDef;
+use actix_web::{FromRequest, Handler, Responder, Route, guard, web};
+use tinforge_authz::Requirement;
+
+type RouteFactory = Box<dyn Fn() -> Route>;
+
+/// Declared REST routes, in routing order.
+#[derive(Default)]
+pub struct RestRoutes {
+    entries: Vec<(Endpoint, RouteFactory)>,
+}
+
+/// One route being declared; finish it with [`RouteDecl::to`].
+pub struct RouteDecl<'a> {
+    routes: &'a mut RestRoutes,
+    method: &'static str,
+    path: String,
+    requirement: Requirement,
+    target: TargetSpec,
+    summary: &'static str,
+}
+
+impl RestRoutes {
+    /// Starts declaring `method path` with the requirement it needs.
+    pub fn route(
+        &mut self,
+        method: &'static str,
+        path: &str,
+        requirement: Requirement,
+    ) -> RouteDecl<'_> {
+        RouteDecl {
+            routes: self,
+            method,
+            path: path.to_string(),
+            requirement,
+            target: TargetSpec::None,
+            summary: "",
+        }
+    }
+
+    /// Builds the registry and checks that the router (resource order, patterns) sends a sample
+    /// request of every endpoint to that endpoint, so router and registry agree.
+    pub fn registry(&self) -> Result<EndpointRegistry, String> {
+        let mut registry = EndpointRegistry::default();
+        for (endpoint, _) in &self.entries {
+            registry.add(endpoint.clone())?;
+        }
+        self_check(&self.entries.iter().map(|e| &e.0).collect::<Vec<_>>())?;
+        Ok(registry)
+    }
+
+    /// Registers every route into an actix service config, grouped by path in declaration order.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        let mut paths: Vec<&str> = Vec::new();
+        for (e, _) in &self.entries {
+            if !paths.contains(&e.path.as_str()) {
+                paths.push(&e.path);
+            }
+        }
+        for path in paths {
+            let mut resource = web::resource(path);
+            for (e, make) in self.entries.iter().filter(|(e, _)| e.path == path) {
+                resource = resource.route(make());
+                if e.method == "GET" {
+                    resource = resource.route(make().guard(guard::Head()));
+                }
+            }
+            cfg.service(resource);
+        }
+    }
+}
+
+impl RouteDecl<'_> {
+    /// The project named by path parameter `param` is the target.
+    pub fn project(mut self, param: &'static str) -> Self {
+        self.target = TargetSpec::Project(param);
+        self
+    }
+
+    /// The group named by path parameter `param` is the target.
+    pub fn group(mut self, param: &'static str) -> Self {
+        self.target = TargetSpec::Group(param);
+        self
+    }
+
+    pub fn summary(mut self, summary: &'static str) -> Self {
+        self.summary = summary;
+        self
+    }
+
+    /// Finishes the declaration with its handler.
+    pub fn to<F, Args>(self, handler: F)
+    where
+        F: Handler<Args> + Clone,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        let method = actix_web::http::Method::from_bytes(self.method.as_bytes())
+            .unwrap_or(actix_web::http::Method::GET);
+        let factory: RouteFactory =
+            Box::new(move || web::route().method(method.clone()).to(handler.clone()));
+        let endpoint = Endpoint {
+            surface: Surface::Rest,
+            method: self.method,
+            path: self.path,
+            requirement: self.requirement,
+            target: self.target,
+            summary: self.summary,
+        };
+        self.routes.entries.push((endpoint, factory));
+    }
+}
+
+/// For each endpoint, a sample path (parameters filled in) must be matched first by its own
+/// pattern among the endpoints of the same method, in routing order.
+fn self_check(endpoints: &[&Endpoint]) -> Result<(), String> {
+    let defs: Vec<(usize, ResourceDef)> = endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (i, ResourceDef::new(e.path.as_str())))
+        .collect();
+    for (i, e) in endpoints.iter().enumerate() {
+        let sample = sample_path(&e.path);
+        let first = defs
+            .iter()
+            .filter(|(j, _)| endpoints[*j].method == e.method)
+            .find(|(_, d)| d.is_match(&sample))
+            .map(|(j, _)| *j);
+        if first != Some(i) {
+            let other = first
+                .map(|j| endpoints[j].path.as_str())
+                .unwrap_or("nothing");
+            return Err(format!(
+                "router and registry disagree: {} {} is routed to {other}",
+                e.method, e.path
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `/users/{id}/x` → `/users/4242/x`.
+fn sample_path(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut in_param = false;
+    for c in pattern.chars() {
+        match c {
+            '{' => in_param = true,
+            '}' => {
+                in_param = false;
+                out.push_str("4242");
+            }
+            _ if !in_param => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tinforge_authz::require;
+
+    async fn ok() -> &'static str {
+        "ok"
+    }
+
+    #[test]
+    fn a_shadowed_route_fails_the_self_check() {
+        let mut routes = RestRoutes::default();
+        routes
+            .route("GET", "/t/self", require!(personal_access_token:read))
+            .to(ok);
+        routes
+            .route("GET", "/t/{id}", require!(personal_access_token:read))
+            .to(ok);
+        assert!(routes.registry().is_ok());
+        let mut routes = RestRoutes::default();
+        routes
+            .route("GET", "/t/{id}", require!(personal_access_token:read))
+            .to(ok);
+        routes
+            .route("GET", "/t/self", require!(personal_access_token:read))
+            .to(ok);
+        assert!(
+            routes
+                .registry()
+                .unwrap_err()
+                .contains("/t/self is routed to /t/{id}")
+        );
+        let mut routes = RestRoutes::default();
+        routes
+            .route("GET", "/t/{id}", require!(personal_access_token:read))
+            .to(ok);
+        routes
+            .route("GET", "/t/{id}", require!(personal_access_token:update))
+            .to(ok);
+        assert!(routes.registry().unwrap_err().contains("declared twice"));
+        let mut routes = RestRoutes::default();
+        routes
+            .route("GET", "/t/{any:.*}", require!(personal_access_token:read))
+            .to(ok);
+        routes
+            .route(
+                "GET",
+                "/t/{id}/rotate",
+                require!(personal_access_token:read),
+            )
+            .to(ok);
+        assert!(routes.registry().unwrap_err().contains("disagree"));
+    }
+}

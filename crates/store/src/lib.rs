@@ -1,0 +1,23 @@
+//! tinforge's storage: one diesel code path over SQLite and PostgreSQL (`MultiConnection`),
+//! r2d2 pools, embedded migrations per backend, and the models and queries of every resource.
+
+pub mod connection;
+pub mod error;
+pub mod groups;
+pub mod migrate;
+pub mod password;
+pub mod projects;
+pub mod schema;
+pub mod secrets;
+pub mod sql;
+pub mod tokens;
+pub mod users;
+
+pub use connection::{Backend, DbConnection, DbPool, Store, write_transaction};
+pub use error::StoreError;
+
+/// Current UTC time as stored (naive UTC, microsecond precision on both backends).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().naive_utc().trunc_subsecs(6)
+}

@@ -1,0 +1,115 @@
+//! The diesel schema, written by hand with portable types only, for both backends.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        is_admin -> Bool,
+        state -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    groups (id) {
+        id -> BigInt,
+        name -> Text,
+        path -> Text,
+        full_path -> Text,
+        parent_id -> Nullable<BigInt>,
+        visibility -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> BigInt,
+        name -> Text,
+        path -> Text,
+        full_path -> Text,
+        group_id -> Nullable<BigInt>,
+        owner_id -> Nullable<BigInt>,
+        visibility -> Text,
+        description -> Text,
+        default_branch -> Text,
+        creator_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        last_activity_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        project_id -> Nullable<BigInt>,
+        group_id -> Nullable<BigInt>,
+        access_level -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    personal_access_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        description -> Text,
+        digest -> Text,
+        kind -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        expires_at -> Date,
+        last_used_at -> Nullable<Timestamp>,
+        last_used_ips -> Text,
+        revoked_at -> Nullable<Timestamp>,
+        family_id -> Nullable<BigInt>,
+        rotated_to_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    token_grants (id) {
+        id -> BigInt,
+        token_id -> BigInt,
+        boundary -> Text,
+        permissions -> Text,
+    }
+}
+
+diesel::table! {
+    token_grant_targets (id) {
+        id -> BigInt,
+        grant_id -> BigInt,
+        project_id -> Nullable<BigInt>,
+        group_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    instance_secrets (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::joinable!(personal_access_tokens -> users (user_id));
+diesel::joinable!(token_grants -> personal_access_tokens (token_id));
+diesel::joinable!(token_grant_targets -> token_grants (grant_id));
+diesel::joinable!(members -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    groups,
+    projects,
+    members,
+    personal_access_tokens,
+    token_grants,
+    token_grant_targets,
+    instance_secrets,
+);
