@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod decide;
+pub mod escalation;
 pub mod principal;
 pub mod requirement;
 pub mod role;

@@ -5,6 +5,7 @@
 pub mod authorized;
 pub mod credential;
 pub mod error;
+pub mod issue;
 pub mod middleware;
 pub mod registry;
 pub mod resolve;

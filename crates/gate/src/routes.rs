@@ -3,10 +3,12 @@
 
 use crate::registry::{Endpoint, EndpointRegistry, Surface, TargetSpec};
 use actix_web::dev::ResourceDef;
-use actix_web::{FromRequest, Handler, Responder, Route, guard, web};
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, Responder, Route, web};
 use tinforge_authz::Requirement;
 
-type RouteFactory = Box<dyn Fn() -> Route>;
+/// Builds the actix route of one declaration for a method (GET declarations also answer HEAD).
+type RouteFactory = Box<dyn Fn(Method) -> Route>;
 
 /// Declared REST routes, in routing order.
 #[derive(Default)]
@@ -64,10 +66,11 @@ impl RestRoutes {
         for path in paths {
             let mut resource = web::resource(path);
             for (e, make) in self.entries.iter().filter(|(e, _)| e.path == path) {
-                resource = resource.route(make());
-                if e.method == "GET" {
-                    resource = resource.route(make().guard(guard::Head()));
+                let method = Method::from_bytes(e.method.as_bytes()).unwrap_or(Method::GET);
+                if method == Method::GET {
+                    resource = resource.route(make(Method::HEAD));
                 }
+                resource = resource.route(make(method));
             }
             cfg.service(resource);
         }
@@ -99,10 +102,8 @@ impl RouteDecl<'_> {
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        let method = actix_web::http::Method::from_bytes(self.method.as_bytes())
-            .unwrap_or(actix_web::http::Method::GET);
         let factory: RouteFactory =
-            Box::new(move || web::route().method(method.clone()).to(handler.clone()));
+            Box::new(move |method| web::route().method(method).to(handler.clone()));
         let endpoint = Endpoint {
             surface: Surface::Rest,
             method: self.method,

@@ -1,0 +1,106 @@
+//! The REST surface's error type, rendered in GitLab's v4 bodies.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::{Value, json};
+use tinforge_gate::GateError;
+use tinforge_gate::issue::IssueError;
+use tinforge_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `{"error": "<what>"}`: a parameter is missing or invalid.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 400 `{"message": {"field": ["problem"]}}`: model validation.
+    #[error("validation failed")]
+    Validation(Vec<(String, String)>),
+    /// 401 with GitLab's body.
+    #[error("401 Unauthorized")]
+    Unauthorized,
+    /// 403 `{"message":"403 Forbidden"}`, with an optional reason.
+    #[error("403 Forbidden")]
+    Forbidden(Option<String>),
+    /// 404 `{"message":"404 <Label> Not Found"}`.
+    #[error("404 {0} Not Found")]
+    NotFound(&'static str),
+    /// 409 `{"message": "<text>"}`.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("413 Request Entity Too Large")]
+    TooLarge,
+    #[error(transparent)]
+    Gate(#[from] GateError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Invalid(m) => ApiError::BadRequest(m),
+            other => ApiError::Store(other),
+        }
+    }
+}
+
+impl From<IssueError> for ApiError {
+    fn from(e: IssueError) -> Self {
+        match e {
+            IssueError::Invalid(m) => ApiError::BadRequest(m),
+            IssueError::Escalation(m) => ApiError::Forbidden(Some(m)),
+            IssueError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) | ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Gate(g) => g.status_code(),
+            ApiError::Store(s) => GateError::Store(clone_store(s)).status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body: Value = match self {
+            ApiError::BadRequest(m) => json!({ "error": m }),
+            ApiError::Validation(fields) => {
+                let mut map = serde_json::Map::new();
+                for (field, problem) in fields {
+                    let entry = map.entry(field.clone()).or_insert_with(|| json!([]));
+                    if let Some(list) = entry.as_array_mut() {
+                        list.push(json!(problem));
+                    }
+                }
+                json!({ "message": map })
+            }
+            ApiError::Unauthorized => json!({ "message": "401 Unauthorized" }),
+            ApiError::Forbidden(None) => json!({ "message": "403 Forbidden" }),
+            ApiError::Forbidden(Some(reason)) => {
+                json!({ "message": format!("403 Forbidden - {reason}") })
+            }
+            ApiError::NotFound(label) => tinforge_gate::error::not_found_body(label),
+            ApiError::Conflict(m) => json!({ "message": m }),
+            ApiError::TooLarge => json!({ "message": "413 Request Entity Too Large" }),
+            ApiError::Gate(g) => return g.error_response(),
+            ApiError::Store(s) => return GateError::Store(clone_store(s)).error_response(),
+        };
+        HttpResponse::build(self.status_code()).json(body)
+    }
+}
+
+fn clone_store(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::NotFound => StoreError::NotFound,
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        other => StoreError::Invalid(other.to_string()),
+    }
+}

@@ -1,0 +1,99 @@
+//! GitLab offset pagination: `page`, `per_page` (20 by default, at most 100) and the headers
+//! `X-Total`, `X-Total-Pages`, `X-Page`, `X-Per-Page`, `X-Next-Page`, `X-Prev-Page`, `Link`.
+
+use crate::error::ApiError;
+use crate::params::Params;
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl Page {
+    pub fn from_params(params: &Params) -> Result<Page, ApiError> {
+        let number = |key: &str, default: i64| -> Result<i64, ApiError> {
+            match params.map()?.get(key) {
+                None | Some(serde_json::Value::Null) => Ok(default),
+                Some(v) => v
+                    .as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(format!("{key} does not have a valid value"))
+                    }),
+            }
+        };
+        Ok(Page {
+            page: number("page", 1)?,
+            per_page: number("per_page", 20)?.min(100),
+        })
+    }
+
+    pub fn offset(&self) -> i64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+
+    pub fn limit(&self) -> i64 {
+        self.per_page
+    }
+}
+
+/// A 200 JSON list with GitLab's pagination headers; links are built on `base_url`.
+pub fn respond<T: Serialize>(
+    req: &HttpRequest,
+    base_url: &str,
+    page: Page,
+    total: i64,
+    items: &[T],
+) -> HttpResponse {
+    let total_pages = ((total + page.per_page - 1) / page.per_page).max(1);
+    let next = (page.page < total_pages).then_some(page.page + 1);
+    let prev = (page.page > 1).then(|| (page.page - 1).min(total_pages));
+    let link_to = |n: i64| {
+        format!(
+            "{base_url}{}?{}",
+            req.path(),
+            query_with_page(req.query_string(), n, page.per_page)
+        )
+    };
+    let mut links = Vec::new();
+    if let Some(p) = prev {
+        links.push(format!("<{}>; rel=\"prev\"", link_to(p)));
+    }
+    if let Some(n) = next {
+        links.push(format!("<{}>; rel=\"next\"", link_to(n)));
+    }
+    links.push(format!("<{}>; rel=\"first\"", link_to(1)));
+    links.push(format!("<{}>; rel=\"last\"", link_to(total_pages)));
+    let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    HttpResponse::Ok()
+        .insert_header(("X-Total", total.to_string()))
+        .insert_header(("X-Total-Pages", total_pages.to_string()))
+        .insert_header(("X-Page", page.page.to_string()))
+        .insert_header(("X-Per-Page", page.per_page.to_string()))
+        .insert_header(("X-Next-Page", opt(next)))
+        .insert_header(("X-Prev-Page", opt(prev)))
+        .insert_header(("Link", links.join(", ")))
+        .json(items)
+}
+
+/// The query string with `page`/`per_page` replaced and credentials dropped.
+fn query_with_page(query: &str, page: i64, per_page: i64) -> String {
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "page" | "per_page" | "private_token" | "access_token"
+                )
+            })
+            .collect();
+    pairs.push(("page".into(), page.to_string()));
+    pairs.push(("per_page".into(), per_page.to_string()));
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}

@@ -1,0 +1,121 @@
+//! `tinforge serve`: opens the database, seeds the root admin on first start, builds the endpoint
+//! registry (refusing to start when router and registry disagree), and runs the HTTP server.
+
+use crate::config::{self, CliError, StorageArgs};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use clap::Args;
+use std::io::Write;
+use std::net::TcpListener;
+use std::sync::Arc;
+use tinforge_api::ApiConfig;
+use tinforge_gate::GateState;
+use tinforge_gate::issue::TokenPolicy;
+use tinforge_gate::middleware::{accepted_permissions, request_log};
+use tinforge_store::users::{self, NewUser};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (`127.0.0.1:0` picks a free port; the chosen one is printed).
+    #[arg(long, env = "TINFORGE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// The URL clients reach this instance at (default: `http://<listen address>`).
+    #[arg(long, env = "TINFORGE_EXTERNAL_URL")]
+    external_url: Option<String>,
+    /// Longest allowed token lifetime in days.
+    #[arg(long, env = "TINFORGE_TOKEN_MAX_LIFETIME_DAYS", default_value_t = 365)]
+    token_max_lifetime_days: i64,
+    /// Endpoints that refuse fine-grained tokens (`METHOD /path` or a GraphQL field), comma-separated.
+    #[arg(long, env = "TINFORGE_NOT_COVERED", value_delimiter = ',')]
+    not_covered: Vec<String>,
+    /// Password of the admin `root`, created on first start when there is no user yet.
+    #[arg(long, env = "TINFORGE_ROOT_PASSWORD", hide_env_values = true)]
+    root_password: Option<String>,
+    /// Database connections in the pool.
+    #[arg(long, env = "TINFORGE_DB_POOL_SIZE", default_value_t = 16)]
+    db_pool_size: u32,
+}
+
+pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
+    let store = storage.open(args.db_pool_size)?;
+    if let Some(password) = args.root_password.as_deref().filter(|p| !p.is_empty()) {
+        seed_root(&store, password)?;
+    }
+    let resolver = config::resolver(&store)?;
+    let mut registry = tinforge_api::rest_routes()
+        .registry()
+        .map_err(CliError::Usage)?;
+    let entries: Vec<String> = args
+        .not_covered
+        .iter()
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect();
+    let unknown = registry.mark_not_covered(&entries);
+    if !unknown.is_empty() {
+        return Err(CliError::Usage(format!(
+            "TINFORGE_NOT_COVERED names unknown endpoints: {}",
+            unknown.join(", ")
+        )));
+    }
+    let listener = TcpListener::bind(&args.listen)?;
+    let addr = listener.local_addr()?;
+    let api = ApiConfig {
+        external_url: args
+            .external_url
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("http://{addr}")),
+        token_policy: TokenPolicy {
+            max_lifetime_days: args.token_max_lifetime_days,
+        },
+    };
+    let gate = web::Data::new(GateState {
+        store,
+        resolver: resolver.clone(),
+        registry: Arc::new(registry),
+    });
+    let resolver = web::Data::new(resolver);
+    let api = web::Data::new(api);
+    actix_web::rt::System::new().block_on(async move {
+        let server = HttpServer::new(move || {
+            let routes = tinforge_api::rest_routes();
+            App::new()
+                .app_data(gate.clone())
+                .app_data(resolver.clone())
+                .app_data(api.clone())
+                .wrap(from_fn(accepted_permissions))
+                .wrap(from_fn(request_log))
+                .configure(|cfg| routes.configure(cfg))
+                .default_service(web::to(tinforge_api::route_not_found))
+        })
+        .listen(listener)?
+        .run();
+        // Tests and scripts read this line to learn the port.
+        println!("tinforge listening on http://{addr}");
+        std::io::stdout().flush()?;
+        tracing::info!(%addr, "tinforge listening");
+        server.await
+    })?;
+    Ok(())
+}
+
+/// Creates the admin `root` when the instance has no user yet.
+fn seed_root(store: &tinforge_store::Store, password: &str) -> Result<(), CliError> {
+    let mut conn = store.conn()?;
+    let conn = &mut *conn;
+    if users::count(conn)? > 0 {
+        return Ok(());
+    }
+    users::create(
+        conn,
+        &NewUser {
+            username: "root",
+            email: "root@localhost",
+            name: "Administrator",
+            password,
+            is_admin: true,
+        },
+    )?;
+    tracing::info!("created the admin user root");
+    Ok(())
+}
