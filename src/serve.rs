@@ -86,6 +86,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
                 .wrap(from_fn(accepted_permissions))
                 .wrap(from_fn(request_log))
                 .configure(|cfg| routes.configure(cfg))
+                .route("/", web::get().to(web_index))
                 .default_service(web::to(tinforge_api::route_not_found))
         })
         .listen(listener)?
@@ -97,6 +98,13 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         server.await
     })?;
     Ok(())
+}
+
+/// The browser UI's start page, embedded into the binary.
+async fn web_index() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("../web/index.html"))
 }
 
 /// Creates the admin `root` when the instance has no user yet.
