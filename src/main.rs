@@ -4,6 +4,7 @@
 mod admin;
 mod config;
 mod serve;
+mod wiring;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

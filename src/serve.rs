@@ -42,9 +42,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         seed_root(&store, password)?;
     }
     let resolver = config::resolver(&store)?;
-    let mut registry = tinforge_api::rest_routes()
-        .registry()
-        .map_err(CliError::Usage)?;
+    let mut registry = crate::wiring::registry().map_err(CliError::Usage)?;
     let entries: Vec<String> = args
         .not_covered
         .iter()

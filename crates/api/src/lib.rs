@@ -3,8 +3,11 @@
 //! every route in it carries the `Requirement` the gate enforces.
 
 pub mod error;
+pub mod groups;
+pub mod members;
 pub mod pagination;
 pub mod params;
+pub mod projects;
 pub mod tokens;
 pub mod users;
 pub mod views;
@@ -27,6 +30,9 @@ pub fn rest_routes() -> RestRoutes {
     let mut routes = RestRoutes::default();
     users::declare(&mut routes);
     tokens::declare(&mut routes);
+    groups::declare(&mut routes);
+    projects::declare(&mut routes);
+    members::declare(&mut routes);
     routes
 }
 

@@ -10,8 +10,8 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use std::sync::Arc;
-use tinforge_authz::{Decision, Principal, Target, decide};
-use tinforge_store::{DbConnection, Store, StoreError, groups, projects};
+use tinforge_authz::{Decision, DenyReason, LegacyScope, Principal, Target, TargetKind, decide};
+use tinforge_store::{DbConnection, Store, StoreError, groups, projects, users};
 
 /// What the gate needs, shared as actix app data.
 #[derive(Clone)]
@@ -81,10 +81,7 @@ impl FromRequest for Authorized {
 }
 
 async fn authorize(req: &HttpRequest) -> Result<Authorized, GateError> {
-    let state = req
-        .app_data::<web::Data<GateState>>()
-        .ok_or_else(|| GateError::Store(StoreError::Unavailable("gate not configured".into())))?
-        .clone();
+    let state = state_of(req)?;
     // Fail closed: a route the registry does not know is not served.
     let pattern = req.match_pattern().unwrap_or_default();
     let endpoint = state
@@ -92,70 +89,167 @@ async fn authorize(req: &HttpRequest) -> Result<Authorized, GateError> {
         .lookup(req.method().as_str(), &pattern)
         .cloned()
         .ok_or(GateError::Store(StoreError::NotFound))?;
-    let credential = credential::extract(req)?;
     let target_ref = match endpoint.target {
         TargetSpec::None => None,
         TargetSpec::Project(p) | TargetSpec::Group(p) => {
             Some(decode(req.match_info().get(p).unwrap_or_default()))
         }
     };
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let request = RequestCredentials::of(req)?;
     let (principal, target) = {
-        let state = state.clone();
         let spec = endpoint.target;
-        run_blocking(&state.store.clone(), move |conn| -> Result<_, GateError> {
-            let principal = match &credential {
-                Some(c) => Some(state.resolver.resolve(conn, c.secret(), &ip)?),
-                None => None,
-            };
+        let resolver = state.resolver.clone();
+        run_blocking(&state.store, move |conn| -> Result<_, GateError> {
+            let principal = request.resolve(conn, &resolver)?;
             let user_id = principal.as_ref().map(|p| p.user_id);
-            let target = match (spec, target_ref) {
-                (TargetSpec::Project(_), Some(r)) => resolve_project(conn, &r, user_id)?,
-                (TargetSpec::Group(_), Some(r)) => resolve_group(conn, &r, user_id)?,
-                _ => None,
+            let target = match target_ref {
+                Some(r) => resolve_target(conn, spec, &r, user_id)?,
+                None => None,
             };
             Ok((principal, target))
         })
         .await?
     };
-    if let Some(p) = &principal {
+    record_caller(req, principal.as_ref());
+    if endpoint.target != TargetSpec::None && target.is_none() {
+        return Err(GateError::Denied {
+            reason: DenyReason::NotVisible,
+            requirement: endpoint.requirement,
+            target: spec_label(endpoint.target),
+        });
+    }
+    enforce(principal.as_ref(), &endpoint, target.as_ref())?;
+    Ok(Authorized {
+        principal,
+        target,
+        endpoint,
+        store: state.store.clone(),
+    })
+}
+
+/// The gate's shared state from the app data.
+pub fn state_of(req: &HttpRequest) -> Result<web::Data<GateState>, GateError> {
+    req.app_data::<web::Data<GateState>>()
+        .cloned()
+        .ok_or_else(|| GateError::Store(StoreError::Unavailable("gate not configured".into())))
+}
+
+/// Notes who is calling in the request extensions, for the request log (never the token).
+pub fn record_caller(req: &HttpRequest, principal: Option<&Principal>) {
+    if let Some(p) = principal {
         req.extensions_mut().insert(CallerIds {
             user_id: p.user_id,
             token_id: p.token_id,
         });
     }
-    if endpoint.target != TargetSpec::None && target.is_none() {
-        return Err(denied(
-            tinforge_authz::DenyReason::NotVisible,
-            &endpoint,
-            None,
-            spec_label(endpoint.target),
-        ));
+}
+
+/// What a request presents: its one credential, the `sudo` user it asks to act as, and the peer.
+#[derive(Debug, Clone)]
+pub struct RequestCredentials {
+    credential: Option<credential::Credential>,
+    sudo: Option<String>,
+    ip: String,
+}
+
+impl RequestCredentials {
+    /// Reads the credential (two different ones are a 401) and a `sudo` query parameter or header.
+    pub fn of(req: &HttpRequest) -> Result<RequestCredentials, GateError> {
+        let sudo = req
+            .headers()
+            .get("sudo")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| {
+                serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|(k, _)| k == "sudo")
+                    .map(|(_, v)| v)
+            })
+            .filter(|s| !s.trim().is_empty());
+        Ok(RequestCredentials {
+            credential: credential::extract(req)?,
+            sudo,
+            ip: req
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default(),
+        })
     }
-    match decide(principal.as_ref(), &endpoint.requirement, target.as_ref()) {
-        Decision::Allow => Ok(Authorized {
-            principal,
-            target,
-            endpoint,
-            store: state.store.clone(),
-        }),
+
+    /// Resolves the credential to a principal (None: anonymous), applying `sudo`: an admin's token
+    /// with the `sudo` scope acts as another user, keeping the token's own scopes.
+    pub fn resolve(
+        &self,
+        conn: &mut DbConnection,
+        resolver: &TokenResolver,
+    ) -> Result<Option<Principal>, GateError> {
+        let Some(c) = &self.credential else {
+            return match self.sudo {
+                Some(_) => Err(GateError::Unauthorized),
+                None => Ok(None),
+            };
+        };
+        let mut principal = resolver.resolve(conn, c.secret(), &self.ip)?;
+        if let Some(who) = &self.sudo {
+            if !principal.is_admin || !principal.scopes.contains(&LegacyScope::Sudo) {
+                return Err(GateError::Forbidden("Must be admin to use sudo"));
+            }
+            let user = users::find_by_ref(conn, who.trim())?
+                .filter(|u| !u.is_blocked())
+                .ok_or_else(|| GateError::SudoTargetNotFound(who.clone()))?;
+            tracing::info!(user.id = principal.user_id, sudo.user_id = user.id, "sudo");
+            principal.user_id = user.id;
+            principal.username = user.username;
+            principal.is_admin = user.is_admin;
+        }
+        Ok(Some(principal))
+    }
+}
+
+/// Resolves a project or group reference (id or full path) to a target for `user_id`.
+pub fn resolve_target(
+    conn: &mut DbConnection,
+    spec: TargetSpec,
+    reference: &str,
+    user_id: Option<i64>,
+) -> Result<Option<Target>, GateError> {
+    Ok(match spec {
+        TargetSpec::Project(_) => match projects::find_by_ref(conn, reference)? {
+            Some(p) => Some(projects::project_target(conn, &p, user_id)?),
+            None => None,
+        },
+        TargetSpec::Group(_) => match groups::find_by_ref(conn, reference)? {
+            Some(g) => Some(projects::group_target(conn, &g, user_id)?),
+            None => None,
+        },
+        TargetSpec::None => None,
+    })
+}
+
+/// Calls `decide()` for a declared endpoint; a denial is audited and becomes the surface's error.
+pub fn enforce(
+    principal: Option<&Principal>,
+    endpoint: &Endpoint,
+    target: Option<&Target>,
+) -> Result<(), GateError> {
+    match decide(principal, &endpoint.requirement, target) {
+        Decision::Allow => Ok(()),
         Decision::Deny(reason) => {
             tracing::info!(
                 target: "audit",
-                user_id = principal.as_ref().map(|p| p.user_id),
-                token_id = principal.as_ref().and_then(|p| p.token_id),
+                user_id = principal.map(|p| p.user_id),
+                token_id = principal.and_then(|p| p.token_id),
+                surface = endpoint.surface.as_str(),
                 endpoint = %format!("{} {}", endpoint.method, endpoint.path),
                 reason = reason.code(),
                 "request denied"
             );
-            let t = target.as_ref().map(DeniedTarget::of);
             Err(GateError::Denied {
                 reason,
                 requirement: endpoint.requirement,
-                target: t,
+                target: target.map(DeniedTarget::of),
             })
         }
     }
@@ -163,8 +257,8 @@ async fn authorize(req: &HttpRequest) -> Result<Authorized, GateError> {
 
 fn spec_label(spec: TargetSpec) -> Option<DeniedTarget> {
     let kind = match spec {
-        TargetSpec::Project(_) => tinforge_authz::TargetKind::Project,
-        TargetSpec::Group(_) => tinforge_authz::TargetKind::Group,
+        TargetSpec::Project(_) => TargetKind::Project,
+        TargetSpec::Group(_) => TargetKind::Group,
         TargetSpec::None => return None,
     };
     Some(DeniedTarget {
@@ -173,43 +267,8 @@ fn spec_label(spec: TargetSpec) -> Option<DeniedTarget> {
     })
 }
 
-fn denied(
-    reason: tinforge_authz::DenyReason,
-    endpoint: &Endpoint,
-    _principal: Option<&Principal>,
-    target: Option<DeniedTarget>,
-) -> GateError {
-    GateError::Denied {
-        reason,
-        requirement: endpoint.requirement,
-        target,
-    }
-}
-
-fn resolve_project(
-    conn: &mut DbConnection,
-    r: &str,
-    user: Option<i64>,
-) -> Result<Option<Target>, GateError> {
-    match projects::find_by_ref(conn, r)? {
-        Some(p) => Ok(Some(projects::project_target(conn, &p, user)?)),
-        None => Ok(None),
-    }
-}
-
-fn resolve_group(
-    conn: &mut DbConnection,
-    r: &str,
-    user: Option<i64>,
-) -> Result<Option<Target>, GateError> {
-    match groups::find_by_ref(conn, r)? {
-        Some(g) => Ok(Some(projects::group_target(conn, &g, user)?)),
-        None => Ok(None),
-    }
-}
-
 /// Path parameters keep `%2F` encoded through routing; ids and full paths are decoded here.
-fn decode(segment: &str) -> String {
+pub fn decode(segment: &str) -> String {
     percent_encoding::percent_decode_str(segment)
         .decode_utf8_lossy()
         .into_owned()

@@ -17,6 +17,12 @@ pub enum GateError {
     /// A well-formed token that cannot be used any more.
     #[error("invalid_token: {0}")]
     InvalidToken(&'static str),
+    /// 403 `{"message":"403 Forbidden - <reason>"}`.
+    #[error("403 Forbidden - {0}")]
+    Forbidden(&'static str),
+    /// `sudo` named a user that does not exist.
+    #[error("404 User with ID or username '{0}' Not Found")]
+    SudoTargetNotFound(String),
     /// `decide()` said no.
     #[error("denied: {}", reason.code())]
     Denied {
@@ -84,6 +90,8 @@ impl ResponseError for GateError {
     fn status_code(&self) -> StatusCode {
         match self {
             GateError::Unauthorized | GateError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            GateError::Forbidden(_) => StatusCode::FORBIDDEN,
+            GateError::SudoTargetNotFound(_) => StatusCode::NOT_FOUND,
             GateError::Denied { reason, .. } => match reason {
                 DenyReason::Unauthenticated => StatusCode::UNAUTHORIZED,
                 DenyReason::NotVisible => StatusCode::NOT_FOUND,
@@ -112,6 +120,9 @@ impl ResponseError for GateError {
                     HeaderValue::from_static("Bearer realm=\"tinforge\", error=\"invalid_token\""),
                 ));
                 json!({ "error": "invalid_token", "error_description": description })
+            }
+            GateError::Forbidden(_) | GateError::SudoTargetNotFound(_) => {
+                json!({ "message": self.to_string() })
             }
             GateError::Denied {
                 reason,

@@ -85,6 +85,41 @@ impl EndpointRegistry {
             .map(|i| &self.endpoints[*i])
     }
 
+    /// The REST, git or registry endpoint that a concrete request path reaches, with the path
+    /// parameters it binds, in routing order (the same order the router uses).
+    pub fn match_path(
+        &self,
+        method: &str,
+        path: &str,
+    ) -> Option<(&Endpoint, Vec<(String, String)>)> {
+        let method = if method.eq_ignore_ascii_case("HEAD") {
+            "GET".to_string()
+        } else {
+            method.to_ascii_uppercase()
+        };
+        self.endpoints
+            .iter()
+            .filter(|e| e.surface != Surface::Graphql && e.method == method)
+            .find_map(|e| {
+                let def = actix_web::dev::ResourceDef::new(e.path.as_str());
+                let mut target = actix_web::dev::Path::new(path.to_string());
+                def.capture_match_info(&mut target).then(|| {
+                    let params = target
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                    (e, params)
+                })
+            })
+    }
+
+    /// The declaration of a GraphQL field (`Project.issues`, `Mutation.createIssue`).
+    pub fn graphql_field(&self, field: &str) -> Option<&Endpoint> {
+        self.endpoints
+            .iter()
+            .find(|e| e.surface == Surface::Graphql && e.path == field)
+    }
+
     /// Operator setting: marks endpoints as not accepting fine-grained tokens. Each entry is
     /// `METHOD /path` (REST, git, registry) or a GraphQL field (`Project.issues`). Unknown entries
     /// are returned so the caller can refuse to start.

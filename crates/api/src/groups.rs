@@ -1,0 +1,5 @@
+//! REST groups (being written).
+
+use tinforge_gate::RestRoutes;
+
+pub fn declare(_r: &mut RestRoutes) {}

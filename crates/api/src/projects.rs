@@ -1,0 +1,5 @@
+//! REST projects (being written).
+
+use tinforge_gate::RestRoutes;
+
+pub fn declare(_r: &mut RestRoutes) {}
