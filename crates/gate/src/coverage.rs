@@ -2,7 +2,7 @@
 //! accepted there, and summaries per surface and per resource. It is computed from the registry,
 //! the same data the gate enforces, so the report cannot drift from enforcement.
 
-use crate::registry::{Endpoint, EndpointRegistry};
+use crate::registry::{Endpoint, EndpointRegistry, TargetSpec};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -20,6 +20,9 @@ pub struct CoverageRow {
     pub legacy_scopes: Vec<String>,
     pub min_role: i32,
     pub admin_only: bool,
+    /// What the endpoint acts on: `project`, `group` or `none`, and the path parameter naming it.
+    pub target: &'static str,
+    pub target_param: Option<&'static str>,
     pub covered: bool,
     pub summary: &'static str,
 }
@@ -205,6 +208,15 @@ fn row(e: &Endpoint) -> CoverageRow {
             .collect(),
         min_role: req.min_role.access_level(),
         admin_only: req.admin,
+        target: match e.target {
+            TargetSpec::Project(_) => "project",
+            TargetSpec::Group(_) => "group",
+            TargetSpec::None => "none",
+        },
+        target_param: match e.target {
+            TargetSpec::Project(p) | TargetSpec::Group(p) => Some(p),
+            TargetSpec::None => None,
+        },
         covered: e.is_covered(),
         summary: e.summary,
     }
@@ -213,7 +225,7 @@ fn row(e: &Endpoint) -> CoverageRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{Surface, TargetSpec};
+    use crate::registry::Surface;
     use tinforge_authz::require;
 
     fn endpoint(
