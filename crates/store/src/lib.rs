@@ -7,6 +7,7 @@ pub mod groups;
 pub mod migrate;
 pub mod password;
 pub mod projects;
+pub mod protected_branches;
 pub mod schema;
 pub mod secrets;
 pub mod sql;

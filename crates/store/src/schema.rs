@@ -92,6 +92,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    protected_branches (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        name -> Text,
+        push_access_level -> Integer,
+        merge_access_level -> Integer,
+        allow_force_push -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     instance_secrets (name) {
         name -> Text,
         value -> Text,
@@ -112,4 +124,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     token_grants,
     token_grant_targets,
     instance_secrets,
+    protected_branches,
 );

@@ -1,0 +1,232 @@
+//! Bare repositories on disk, one per project: `<root>/<project_id>.git`. Named by id, never by
+//! path, so renames and transfers move nothing and a request path never reaches the filesystem.
+//! Ids are never reused (AUTOINCREMENT / BIGSERIAL), so a leftover repository of a deleted project
+//! can never be served for a new one.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The `pre-receive` hook tinforge installs in every repository. Pushes served by tinforge set
+/// `TINFORGE_HOOK_BIN` (with the protected-branch rules of the push); anywhere else it is a no-op.
+pub const PRE_RECEIVE_HOOK: &str = "#!/bin/sh\n\
+# Installed by tinforge: checks pushes against the project's protected branches.\n\
+[ -n \"$TINFORGE_HOOK_BIN\" ] || exit 0\n\
+exec \"$TINFORGE_HOOK_BIN\" git-hook pre-receive\n";
+
+/// Environment variables that would point a spawned `git` at another repository or object store.
+const REPOSITORY_ENV: [&str; 13] = [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_QUARANTINE_PATH",
+    "GIT_NAMESPACE",
+    "GIT_COMMON_DIR",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_PROTOCOL",
+];
+
+/// A `git` command with a clean repository environment.
+pub fn git() -> Command {
+    let mut cmd = Command::new("git");
+    for var in REPOSITORY_ENV {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Where the repositories live, and their life cycle. Project creation and deletion call
+/// [`Repositories::create`] and [`Repositories::remove`]; serving calls [`Repositories::ensure`],
+/// so a project whose repository was never created still gets one on first use.
+#[derive(Debug, Clone)]
+pub struct Repositories {
+    root: PathBuf,
+}
+
+impl Repositories {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Repositories { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The repository of a project (it may not exist yet).
+    pub fn path(&self, project_id: i64) -> PathBuf {
+        self.root.join(format!("{project_id}.git"))
+    }
+
+    /// Creates the project's repository (HEAD on `default_branch`) unless it exists; installs or
+    /// refreshes the hook either way. Blocking: call it off the async executor. Safe under
+    /// concurrent callers: the repository is prepared aside and renamed into place.
+    pub fn ensure(&self, project_id: i64, default_branch: &str) -> io::Result<PathBuf> {
+        let path = self.path(project_id);
+        if path.join("HEAD").is_file() {
+            install_hook(&path)?;
+            return Ok(path);
+        }
+        std::fs::create_dir_all(&self.root)?;
+        let tmp = self.root.join(format!(
+            ".new-{project_id}-{}-{}.git",
+            std::process::id(),
+            unique()
+        ));
+        let result = init_bare(&tmp, default_branch).and_then(|()| {
+            match std::fs::rename(&tmp, &path) {
+                Ok(()) => Ok(()),
+                // Another request created it first.
+                Err(_) if path.join("HEAD").is_file() => Ok(()),
+                Err(e) => Err(e),
+            }
+        });
+        if tmp.exists() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        result.map(|()| path)
+    }
+
+    /// Alias of [`Repositories::ensure`] for project creation.
+    pub fn create(&self, project_id: i64, default_branch: &str) -> io::Result<PathBuf> {
+        self.ensure(project_id, default_branch)
+    }
+
+    /// Deletes the project's repository: renamed aside first (so it stops being served at once),
+    /// then removed. A missing repository is fine.
+    pub fn remove(&self, project_id: i64) -> io::Result<()> {
+        let path = self.path(project_id);
+        if !path.exists() {
+            return Ok(());
+        }
+        let trash = self
+            .root
+            .join(format!(".deleted-{project_id}-{}.git", unique()));
+        std::fs::rename(&path, &trash)?;
+        std::fs::remove_dir_all(&trash)
+    }
+}
+
+fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// A branch name git accepts as `--initial-branch`; anything else falls back to `main`.
+fn initial_branch(name: &str) -> &str {
+    let ok = !name.is_empty()
+        && name.len() <= 200
+        && !name.starts_with(['-', '.', '/'])
+        && !name.ends_with(['/', '.'])
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && !name.contains("//")
+        && !name.contains("@{")
+        && name
+            .bytes()
+            .all(|b| b > b' ' && b != 0x7f && !b"~^:?*[\\".contains(&b));
+    if ok { name } else { "main" }
+}
+
+fn init_bare(path: &Path, default_branch: &str) -> io::Result<()> {
+    run(git()
+        .arg("init")
+        .arg("--bare")
+        .arg("--quiet")
+        .arg(format!(
+            "--initial-branch={}",
+            initial_branch(default_branch)
+        ))
+        .arg(path))?;
+    for (key, value) in [
+        // Check what is pushed; reject corrupt or malicious objects before they land.
+        ("receive.fsckObjects", "true"),
+        // Partial clones (`--filter=blob:none`).
+        ("uploadpack.allowFilter", "true"),
+        ("core.logAllRefUpdates", "true"),
+    ] {
+        run(git().arg("-C").arg(path).args(["config", key, value]))?;
+    }
+    let hooks = path.join("hooks");
+    if let Ok(entries) = std::fs::read_dir(&hooks) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().ends_with(".sample") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    install_hook(path)
+}
+
+/// Writes the pre-receive hook when it is missing or differs from this version's.
+pub fn install_hook(repo: &Path) -> io::Result<()> {
+    let hook = repo.join("hooks").join("pre-receive");
+    if std::fs::read(&hook).is_ok_and(|c| c == PRE_RECEIVE_HOOK.as_bytes()) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(repo.join("hooks"))?;
+    let tmp = repo
+        .join("hooks")
+        .join(format!(".pre-receive-{}", unique()));
+    std::fs::write(&tmp, PRE_RECEIVE_HOOK)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+    }
+    std::fs::rename(&tmp, &hook)
+}
+
+fn run(cmd: &mut Command) -> io::Result<()> {
+    let out = cmd.stdin(Stdio::null()).output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "{:?} failed: {}",
+            cmd,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ensure_creates_once_with_head_and_hook_and_remove_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let repos = Repositories::new(dir.path().join("repositories"));
+        let path = repos.ensure(7, "trunk").unwrap();
+        assert_eq!(path, dir.path().join("repositories/7.git"));
+        let head = std::fs::read_to_string(path.join("HEAD")).unwrap();
+        assert_eq!(head.trim(), "ref: refs/heads/trunk");
+        let hook = std::fs::read_to_string(path.join("hooks/pre-receive")).unwrap();
+        assert_eq!(hook, PRE_RECEIVE_HOOK);
+        std::fs::write(path.join("marker"), "x").unwrap();
+        repos.ensure(7, "other").unwrap();
+        assert!(
+            path.join("marker").exists(),
+            "an existing repository is kept"
+        );
+        repos.remove(7).unwrap();
+        assert!(!path.exists());
+        repos.remove(7).unwrap();
+        let odd = repos.ensure(8, "bad..name").unwrap();
+        let head = std::fs::read_to_string(odd.join("HEAD")).unwrap();
+        assert_eq!(head.trim(), "ref: refs/heads/main");
+        let leftovers: Vec<_> = std::fs::read_dir(repos.root())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}
