@@ -39,6 +39,9 @@ enum Command {
     Explain(report::ExplainCmd),
     /// Write the OpenAPI document (default `openapi/openapi.json`).
     Openapi(report::OpenapiCmd),
+    /// Internal: called by the git hooks tinforge installs in its repositories.
+    #[command(hide = true)]
+    GitHook { name: String },
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Coverage(cmd) => report::coverage(cmd),
         Command::Explain(cmd) => report::explain(&cli.storage, cmd),
         Command::Openapi(cmd) => report::openapi(cmd),
+        Command::GitHook { name } => return tinforge_git::hook::run(&name),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

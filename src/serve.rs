@@ -61,17 +61,20 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
     });
     let resolver = web::Data::new(resolver);
     let api = web::Data::new(api);
+    let git = web::Data::new(tinforge_git::GitConfig::new(&storage.data_dir)?);
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
-            let routes = tinforge_api::rest_routes();
+            let routes = crate::wiring::rest_routes();
             App::new()
                 .app_data(gate.clone())
                 .app_data(resolver.clone())
                 .app_data(api.clone())
+                .app_data(git.clone())
                 .wrap(from_fn(accepted_permissions))
                 .wrap(from_fn(request_log))
                 .configure(|cfg| routes.configure(cfg))
                 .configure(tinforge_api::configure_documents)
+                .configure(tinforge_git::configure)
                 .route("/", web::get().to(web_index))
                 .default_service(web::to(tinforge_api::route_not_found))
         })

@@ -1,12 +1,21 @@
 //! What every command shares about the running system: the full endpoint registry of all surfaces,
 //! with the operator's "not covered" setting applied.
 
-use tinforge_gate::EndpointRegistry;
+use tinforge_gate::{EndpointRegistry, RestRoutes};
+
+/// The one REST route list: the API crate's routes and those other surfaces add (protected
+/// branches from the git crate). It builds the router, the registry, OpenAPI and coverage.
+pub fn rest_routes() -> RestRoutes {
+    let mut routes = tinforge_api::rest_routes();
+    tinforge_git::declare_rest(&mut routes);
+    routes
+}
 
 /// Every declared endpoint of every surface: REST routes (checked against the router), then the
-/// GraphQL fields.
+/// git services, then the GraphQL fields.
 pub fn registry() -> Result<EndpointRegistry, String> {
-    let registry = tinforge_api::rest_routes().registry()?;
+    let mut registry = rest_routes().registry()?;
+    tinforge_git::declare_git(&mut registry)?;
     Ok(registry)
 }
 

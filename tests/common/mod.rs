@@ -111,6 +111,11 @@ impl Server {
         }
     }
 
+    /// The server's data directory (SQLite file, repositories).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
     /// What the server wrote to its log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()

@@ -231,7 +231,7 @@ fn role_name(r: Role) -> String {
 
 /// The report-status for a push tinforge refused as a whole: `ng` with the reason for each refused
 /// ref, and for the others that they were not applied. Side-band wrapped when the client asked,
-/// with the reasons also as a progress message (shown as `remote: …`).
+/// with the reasons also on band 2 (shown as `remote: …`).
 pub fn refused_report(commands: &Commands, verdicts: &[Result<(), String>]) -> Vec<u8> {
     let mut report = pkt::encode(b"unpack ok\n");
     let mut message = String::from("tinforge: push refused, nothing was applied\n");
@@ -257,10 +257,8 @@ pub fn refused_report(commands: &Commands, verdicts: &[Result<(), String>]) -> V
     match band_size {
         None => report,
         Some(size) => {
-            let mut out = Vec::new();
-            if !commands.has("quiet") {
-                out.extend(pkt::sideband_sized(2, message.as_bytes(), size));
-            }
+            // The reasons are no progress: shown even when the client asked for `quiet`.
+            let mut out = pkt::sideband_sized(2, message.as_bytes(), size);
             out.extend(pkt::sideband_sized(1, &report, size));
             out.extend_from_slice(pkt::FLUSH);
             out
