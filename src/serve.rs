@@ -78,6 +78,9 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
                 .route("/", web::get().to(web_index))
                 .default_service(web::to(tinforge_api::route_not_found))
         })
+        // Streamed git responses end with small writes: without this, Nagle's algorithm and
+        // delayed ACKs add ~40 ms to each request of a clone.
+        .tcp_nodelay(true)
         .listen(listener)?
         .run();
         // Tests and scripts read this line to learn the port.
