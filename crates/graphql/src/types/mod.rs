@@ -1,0 +1,11 @@
+//! The GraphQL object types, with GitLab's names (camelCase fields, `gid://gitlab/<Class>/<id>` ids).
+
+mod group;
+mod project;
+mod scalars;
+mod user;
+
+pub use group::Group;
+pub use project::Project;
+pub use scalars::{Time, VisibilityLevel, gid, parse_gid};
+pub use user::{User, UserState};
