@@ -3,6 +3,7 @@
 
 mod admin;
 mod config;
+mod report;
 mod serve;
 mod wiring;
 
@@ -32,6 +33,12 @@ enum Command {
     /// Manage personal access tokens.
     #[command(subcommand)]
     Token(admin::TokenCommand),
+    /// Fine-grained token coverage of every endpoint of every surface.
+    Coverage(report::CoverageCmd),
+    /// Whether a token may reach an endpoint, and why (without performing the request).
+    Explain(report::ExplainCmd),
+    /// Write the OpenAPI document (default `openapi/openapi.json`).
+    Openapi(report::OpenapiCmd),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +54,9 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&cli.storage, args),
         Command::User(cmd) => admin::user(&cli.storage, cmd),
         Command::Token(cmd) => admin::token(&cli.storage, cmd),
+        Command::Coverage(cmd) => report::coverage(cmd),
+        Command::Explain(cmd) => report::explain(&cli.storage, cmd),
+        Command::Openapi(cmd) => report::openapi(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

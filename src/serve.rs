@@ -25,9 +25,8 @@ pub struct ServeArgs {
     /// Longest allowed token lifetime in days.
     #[arg(long, env = "TINFORGE_TOKEN_MAX_LIFETIME_DAYS", default_value_t = 365)]
     token_max_lifetime_days: i64,
-    /// Endpoints that refuse fine-grained tokens (`METHOD /path` or a GraphQL field), comma-separated.
-    #[arg(long, env = "TINFORGE_NOT_COVERED", value_delimiter = ',')]
-    not_covered: Vec<String>,
+    #[command(flatten)]
+    coverage: crate::wiring::CoverageArgs,
     /// Password of the admin `root`, created on first start when there is no user yet.
     #[arg(long, env = "TINFORGE_ROOT_PASSWORD", hide_env_values = true)]
     root_password: Option<String>,
@@ -42,20 +41,8 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         seed_root(&store, password)?;
     }
     let resolver = config::resolver(&store)?;
-    let mut registry = crate::wiring::registry().map_err(CliError::Usage)?;
-    let entries: Vec<String> = args
-        .not_covered
-        .iter()
-        .map(|e| e.trim().to_string())
-        .filter(|e| !e.is_empty())
-        .collect();
-    let unknown = registry.mark_not_covered(&entries);
-    if !unknown.is_empty() {
-        return Err(CliError::Usage(format!(
-            "TINFORGE_NOT_COVERED names unknown endpoints: {}",
-            unknown.join(", ")
-        )));
-    }
+    let registry =
+        crate::wiring::configured_registry(&args.coverage.not_covered).map_err(CliError::Usage)?;
     let listener = TcpListener::bind(&args.listen)?;
     let addr = listener.local_addr()?;
     let api = ApiConfig {
@@ -87,6 +74,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
                 .wrap(from_fn(accepted_permissions))
                 .wrap(from_fn(request_log))
                 .configure(|cfg| routes.configure(cfg))
+                .configure(tinforge_api::configure_documents)
                 .configure(|cfg| graphql.configure(cfg))
                 .route("/", web::get().to(web_index))
                 .default_service(web::to(tinforge_api::route_not_found))

@@ -2,9 +2,12 @@
 //! it builds the actix router and the gate's endpoint registry, so the two cannot disagree, and
 //! every route in it carries the `Requirement` the gate enforces.
 
+pub mod coverage;
 pub mod error;
 pub mod groups;
+pub mod instance;
 pub mod members;
+pub mod openapi;
 pub mod pagination;
 pub mod params;
 pub mod projects;
@@ -28,12 +31,33 @@ pub struct ApiConfig {
 /// Every REST route with its declared requirement, in routing order.
 pub fn rest_routes() -> RestRoutes {
     let mut routes = RestRoutes::default();
+    instance::declare(&mut routes);
+    coverage::declare(&mut routes);
     users::declare(&mut routes);
     tokens::declare(&mut routes);
     groups::declare(&mut routes);
     projects::declare(&mut routes);
     members::declare(&mut routes);
     routes
+}
+
+/// Documents that carry no data and need no credential: the OpenAPI description of this
+/// instance (as its registry stands, operator settings included) and health probes. These are the
+/// only routes outside the endpoint registry.
+pub fn configure_documents(cfg: &mut actix_web::web::ServiceConfig) {
+    use actix_web::web;
+    cfg.route("/api/v4/openapi.json", web::get().to(openapi_json))
+        .route("/-/health", web::get().to(healthy))
+        .route("/-/liveness", web::get().to(healthy))
+        .route("/-/readiness", web::get().to(healthy));
+}
+
+async fn openapi_json(gate: actix_web::web::Data<tinforge_gate::GateState>) -> HttpResponse {
+    HttpResponse::Ok().json(openapi::document(&gate.registry))
+}
+
+async fn healthy() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// Unknown routes answer as GitLab does: `404 {"error":"404 Not Found"}`.

@@ -116,7 +116,7 @@ fn anonymous(req: &Requirement, target: Option<&Target>) -> Result<(), DenyReaso
 
 /// Reads of public and internal targets are open to everyone signed in; otherwise the declared
 /// minimum applies, and reaching a private target at all takes at least Guest.
-fn needed_role(req: &Requirement, t: &Target) -> Role {
+pub fn needed_role(req: &Requirement, t: &Target) -> Role {
     if req.is_read_only() && t.visibility != Visibility::Private {
         Role::None
     } else if t.visibility == Visibility::Private {
@@ -128,7 +128,7 @@ fn needed_role(req: &Requirement, t: &Target) -> Role {
 
 /// Visibility is judged with the token's eyes: a fine-grained token sees private and internal
 /// targets only inside one of its boundaries, so a leaked token reveals nothing beyond them.
-fn visible_to(p: &Principal, admin_mode: bool, t: &Target) -> bool {
+pub fn visible_to(p: &Principal, admin_mode: bool, t: &Target) -> bool {
     let owner_sees = admin_mode || t.visibility != Visibility::Private || t.is_member();
     match p.kind {
         TokenKind::FineGrained | TokenKind::Job => {

@@ -3,8 +3,10 @@
 //! resolution, the authorizing extractor, `X-Accepted-Permissions`, and deny → HTTP mapping.
 
 pub mod authorized;
+pub mod coverage;
 pub mod credential;
 pub mod error;
+pub mod explain;
 pub mod issue;
 pub mod middleware;
 pub mod registry;

@@ -6,8 +6,10 @@ use chrono::Utc;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tinforge_authz::token_format::{self, TokenPrefix};
-use tinforge_authz::{Principal, TokenKind};
-use tinforge_store::{DbConnection, StoreError, tokens};
+use tinforge_authz::{Grant, Principal, TokenKind};
+use tinforge_store::tokens::{self, TokenRow};
+use tinforge_store::users::User;
+use tinforge_store::{DbConnection, StoreError};
 
 /// Why a presented token is not usable.
 #[derive(Debug, thiserror::Error)]
@@ -79,8 +81,7 @@ impl TokenResolver {
         if user.is_blocked() {
             return Err(ResolveError::Blocked);
         }
-        let kind = row.token_kind();
-        let grants = match kind {
+        let grants = match row.token_kind() {
             TokenKind::FineGrained => tokens::load_grants(conn, &[row.id])?
                 .remove(&row.id)
                 .unwrap_or_default(),
@@ -92,14 +93,19 @@ impl TokenResolver {
         {
             tokens::touch_last_used(conn, row.id, now, ip)?;
         }
-        Ok(Principal {
-            user_id: user.id,
-            username: user.username,
-            is_admin: user.is_admin,
-            kind,
-            token_id: Some(row.id),
-            scopes: row.legacy_scopes(),
-            grants,
-        })
+        Ok(principal_for(&row, user, grants))
+    }
+}
+
+/// The principal a token row stands for (also used to explain decisions for a token by id).
+pub fn principal_for(row: &TokenRow, user: User, grants: Vec<Grant>) -> Principal {
+    Principal {
+        user_id: user.id,
+        username: user.username,
+        is_admin: user.is_admin,
+        kind: row.token_kind(),
+        token_id: Some(row.id),
+        scopes: row.legacy_scopes(),
+        grants,
     }
 }
