@@ -2,7 +2,11 @@
 //! is the deny reason; an invisible object is `null` with no error at all (the HTTP layer drops
 //! errors marked [`Hidden`] before answering), exactly as when it does not exist.
 
-use async_graphql::{Error, ErrorExtensions};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+};
+use async_graphql::{Error, ErrorExtensions, ServerError, ServerResult, Value};
+use std::sync::{Arc, Mutex};
 use tinforge_authz::{DenyReason, Requirement};
 use tinforge_store::StoreError;
 
@@ -78,6 +82,54 @@ pub fn store_error(e: StoreError) -> Error {
         other => {
             tracing::error!(error = %other, "store failure in GraphQL");
             with_code("Internal server error", "internal")
+        }
+    }
+}
+
+/// Field errors caught by [`NullOnError`], shared between one request's scope and the HTTP
+/// handler that answers it.
+#[derive(Clone, Default)]
+pub struct FieldErrors(Arc<Mutex<Vec<ServerError>>>);
+
+impl FieldErrors {
+    fn push(&self, e: ServerError) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+    }
+
+    /// The caught errors, in the order they happened.
+    pub fn take(&self) -> Vec<ServerError> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// Makes a failed nullable field `null` in place, as GraphQL requires (async-graphql would leave
+/// the key out), and records its error for the response.
+pub struct NullOnError;
+
+impl ExtensionFactory for NullOnError {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(NullOnError)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for NullOnError {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        let nullable = !info.return_type.ends_with('!');
+        match next.run(ctx, info).await {
+            Err(e) if nullable => match ctx.data_opt::<FieldErrors>() {
+                Some(sink) => {
+                    sink.push(e);
+                    Ok(Some(Value::Null))
+                }
+                None => Err(e),
+            },
+            other => other,
         }
     }
 }

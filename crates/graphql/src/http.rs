@@ -2,7 +2,7 @@
 //! `query`/`variables`/`operationName` for queries only. The credential is resolved once per HTTP
 //! request through the gate; none is anonymous, an unusable one is a 401 before anything runs.
 
-use crate::error::Hidden;
+use crate::error::{FieldErrors, Hidden};
 use crate::scope::RequestScope;
 use crate::{GraphqlConfig, TinforgeSchema};
 use actix_web::http::StatusCode;
@@ -52,16 +52,20 @@ pub async fn graphql(
             gate.registry.clone(),
             config.external_url.clone(),
         );
-        let mut response = schema.execute(request.data(scope)).await;
-        // A failed field is `null` (async-graphql leaves it out); an invisible object is `null`
-        // with no error, exactly like a missing one.
+        let caught = FieldErrors::default();
+        let mut response = schema
+            .execute(request.data(scope).data(caught.clone()))
+            .await;
+        response.errors.extend(caught.take());
+        // A failed non-null field is left out by async-graphql: show it as `null` too.
         for e in &response.errors {
             null_at(&mut response.data, &e.path);
         }
+        // An invisible object is `null` with no error, exactly like a missing one.
         response.errors.retain(|e| e.source::<Hidden>().is_none());
         answers.push(response);
     }
-    // Serialized directly, so fields keep the order of the query.
+    // Serialized directly: a serde_json::Value would sort the keys.
     let body = if batch {
         serde_json::to_vec(&answers)
     } else {

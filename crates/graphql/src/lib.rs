@@ -33,6 +33,7 @@ pub struct GraphqlConfig {
 /// Builds the schema (GitLab's limits: nesting depth, page sizes are enforced by the fields).
 pub fn schema() -> TinforgeSchema {
     Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .extension(error::NullOnError)
         .limit_depth(20)
         .finish()
 }
