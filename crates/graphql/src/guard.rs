@@ -91,6 +91,9 @@ impl<'a> FieldGuard<'a> {
 impl Guard for FieldGuard<'_> {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         let scope = RequestScope::of(ctx)?;
+        if self.path.rsplit('.').next() != Some(ctx.field().name()) {
+            return Err(misdeclared(self.path, "is declared on another field"));
+        }
         // Fail closed: a field the registry does not know is not served.
         let endpoint = scope
             .registry
