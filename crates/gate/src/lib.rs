@@ -6,6 +6,7 @@ pub mod authorized;
 pub mod credential;
 pub mod error;
 pub mod issue;
+pub mod listing;
 pub mod middleware;
 pub mod registry;
 pub mod resolve;
