@@ -768,3 +768,41 @@ fn lists_filter_sort_and_paginate_like_gitlab() {
         assert_eq!(nobody.json, json!({"message": "404 User Not Found"}));
     });
 }
+
+#[test]
+fn admins_see_everything_only_in_admin_mode() {
+    each_backend(|s: &Server| {
+        s.user("alice");
+        s.admin("root");
+        let alice = s.legacy_token("alice", "api");
+        let plain = s.legacy_token("root", "api");
+        let admin = s.legacy_token("root", "api,admin_mode");
+        project(s, &alice, json!({"name": "secret"}));
+        let url = format!("/api/v4/projects/{}", enc("alice/secret"));
+        assert_eq!(s.get(&url, &plain).status, 404);
+        assert_eq!(s.get("/api/v4/projects", &plain).json, json!([]));
+        assert_eq!(s.get(&url, &admin).status, 200);
+        assert_eq!(paths(&s.get("/api/v4/projects", &admin)), ["alice/secret"]);
+        // In admin mode, a project may go into another user's namespace; it is theirs.
+        let made = post(
+            s,
+            "/api/v4/projects",
+            &admin,
+            json!({"name": "gift", "namespace_id": "alice"}),
+        );
+        assert_eq!(made.status, 201, "{}", made.text);
+        assert_eq!(made.json["owner"]["username"], "alice");
+        assert_eq!(
+            s.get(&format!("/api/v4/projects/{}", enc("alice/gift")), &alice)
+                .status,
+            200
+        );
+        let refused = post(
+            s,
+            "/api/v4/projects",
+            &plain,
+            json!({"name": "x", "namespace_id": "alice"}),
+        );
+        assert_eq!(refused.status, 404);
+    });
+}
