@@ -16,8 +16,9 @@ use crate::views;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
-use tinforge_authz::DenyReason;
-use tinforge_authz::{Principal, Requirement, Role, Target, TargetKind, Visibility, require};
+use tinforge_authz::{
+    DenyReason, Principal, Requirement, Role, Target, TargetKind, Visibility, require,
+};
 use tinforge_gate::authorized::enforce;
 use tinforge_gate::listing::{self, Listing};
 use tinforge_gate::{Authorized, Endpoint, GateError, RestRoutes};
