@@ -587,3 +587,155 @@ pub(crate) fn like_pattern(text: &str) -> String {
     out.push('%');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    //! The store's group/project/namespace functions on a real database: SQLite always,
+    //! PostgreSQL too when `TINFORGE_TEST_DATABASE_URL` is set; and the migrations revert cleanly.
+
+    use super::*;
+    use crate::connection::DatabaseUrl;
+    use crate::projects::{Namespace, NewProject, ProjectFilter, ProjectOrder};
+    use crate::users::NewUser;
+    use crate::{Store, migrate, namespaces, projects, users};
+    use diesel::RunQueryDsl;
+
+    fn user(conn: &mut DbConnection, name: &str) -> crate::users::User {
+        let email = format!("{name}@example.com");
+        users::create(
+            conn,
+            &NewUser {
+                username: name,
+                email: &email,
+                name,
+                password: "password123",
+                is_admin: false,
+            },
+        )
+        .unwrap()
+    }
+
+    fn scenario(store: &Store) {
+        let mut conn = store.conn().unwrap();
+        let conn = &mut *conn;
+        let alice = user(conn, "alice");
+        let bob = user(conn, "bob");
+        let personal = namespaces::of_user(conn, alice.id).unwrap().unwrap();
+        assert_eq!(personal.full_path, "alice");
+        let acme = create(
+            conn,
+            &NewGroup {
+                name: "Acme",
+                path: "acme",
+                description: "",
+                visibility: Visibility::Private,
+                parent: None,
+                owner_id: Some(alice.id),
+            },
+        )
+        .unwrap();
+        // A group's id is its namespace id, never a personal namespace's.
+        let ns = namespaces::find(conn, acme.id).unwrap().unwrap();
+        assert_eq!((ns.kind.as_str(), ns.group_id), ("group", Some(acme.id)));
+        assert_ne!(acme.id, personal.id);
+        let sub = create(
+            conn,
+            &NewGroup {
+                name: "Sub",
+                path: "sub",
+                description: "",
+                visibility: Visibility::Private,
+                parent: Some(&acme),
+                owner_id: Some(alice.id),
+            },
+        )
+        .unwrap();
+        let taken = create(
+            conn,
+            &NewGroup {
+                name: "x",
+                path: "alice",
+                description: "",
+                visibility: Visibility::Private,
+                parent: None,
+                owner_id: None,
+            },
+        );
+        assert!(matches!(taken, Err(WriteError::Invalid(p)) if p[0].0 == "path"));
+        let p = projects::create(
+            conn,
+            &NewProject {
+                namespace: Namespace::Group(&sub),
+                name: "P",
+                path: "p",
+                description: "",
+                visibility: Visibility::Private,
+                default_branch: None,
+                creator_id: alice.id,
+            },
+        )
+        .unwrap();
+        assert_eq!(p.full_path, "acme/sub/p");
+        let tree = GroupTree::load(conn, [sub.id]).unwrap();
+        assert_eq!(tree.chain(sub.id), [sub.id, acme.id]);
+        assert_eq!(tree.full_name(sub.id).unwrap(), "Acme / Sub");
+        let list = |conn: &mut DbConnection, viewer| {
+            let filter = ProjectFilter {
+                viewer,
+                ..ProjectFilter::default()
+            };
+            projects::list(conn, &filter, ProjectOrder::Id, false)
+                .unwrap()
+                .len()
+        };
+        assert_eq!(list(conn, Viewer::Anonymous), 0);
+        assert_eq!(list(conn, Viewer::User(bob.id)), 0);
+        assert_eq!(list(conn, Viewer::User(alice.id)), 1);
+        assert_eq!(list(conn, Viewer::Admin(bob.id)), 1);
+        members::add(conn, Source::Group(acme.id), bob.id, Role::Reporter, None).unwrap();
+        assert_eq!(list(conn, Viewer::User(bob.id)), 1);
+        let access = members::access_of(conn, bob.id).unwrap();
+        assert_eq!(
+            projects::target_in(&p, &tree, Some(&access)).role,
+            Role::Reporter
+        );
+        delete(conn, acme.id).unwrap();
+        assert!(namespaces::find(conn, sub.id).unwrap().is_none());
+        assert!(projects::find(conn, p.id).unwrap().is_none());
+        assert_eq!(list(conn, Viewer::Admin(bob.id)), 0);
+        migrate::revert_all(conn).unwrap();
+        migrate::run_pending(conn).unwrap();
+    }
+
+    #[test]
+    fn groups_projects_and_namespaces_on_every_backend() {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let file = std::env::temp_dir().join(format!(
+            "tinforge-store-{}-{stamp}.sqlite3",
+            std::process::id()
+        ));
+        scenario(&Store::open(&DatabaseUrl::Sqlite(file.clone()), 1).unwrap());
+        let _ = std::fs::remove_file(&file);
+        if let Ok(base) = std::env::var("TINFORGE_TEST_DATABASE_URL")
+            && !base.is_empty()
+        {
+            let name = format!("tf_store_{}_{}", std::process::id(), stamp % 1_000_000_000);
+            let mut admin = diesel::PgConnection::establish(&base).unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .unwrap();
+            let (head, _) = base.rsplit_once('/').unwrap();
+            let url = format!("{head}/{name}");
+            {
+                let store = Store::open(&DatabaseUrl::Postgres(url), 1).unwrap();
+                scenario(&store);
+            }
+            diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .unwrap();
+        }
+    }
+}

@@ -364,14 +364,17 @@ fn check_keeps_owner(
         Source::Group(id) => {
             let chain = groups::self_and_ancestors(conn, id)?;
             let today = today();
+            // Any other Owner membership along the chain, the user's own ones above included.
             let others = members::table
                 .filter(members::group_id.eq_any(&chain))
-                .filter(members::user_id.ne(user_id))
                 .filter(members::access_level.eq(Role::Owner.access_level()))
                 .select(MemberRow::as_select())
                 .load::<MemberRow>(conn)?
                 .into_iter()
-                .any(|m| is_active(m.expires_at, today));
+                .any(|m| {
+                    is_active(m.expires_at, today)
+                        && !(m.group_id == Some(id) && m.user_id == user_id)
+                });
             if others {
                 Ok(())
             } else {
