@@ -148,6 +148,27 @@ impl FromRequest for Listing {
     }
 }
 
+/// May the caller open a list that acts on no target (REST `GET /projects`, GraphQL
+/// `Query.projects`)? Anonymous callers may (the list holds public items); a fine-grained token
+/// without the read permission lists like an anonymous caller (the floor); a legacy token without
+/// a fitting scope is refused as anywhere else. Every item is then judged by [`projects`],
+/// [`groups`] or [`allowed`].
+pub fn open_list(principal: Option<&Principal>, endpoint: &Endpoint) -> Result<(), GateError> {
+    if let Some(p) = principal {
+        match decide(Some(p), &endpoint.requirement, None) {
+            Decision::Allow => {}
+            // The floor: a fine-grained token lacking the permission lists like an anonymous caller.
+            Decision::Deny(DenyReason::InsufficientScope { .. })
+                if matches!(p.kind, TokenKind::FineGrained | TokenKind::Job)
+                    && !endpoint.requirement.admin => {}
+            Decision::Deny(_) => enforce(Some(p), endpoint, None)?,
+        }
+    } else if endpoint.requirement.admin {
+        enforce(None, endpoint, None)?;
+    }
+    Ok(())
+}
+
 async fn authorize_list(req: &HttpRequest) -> Result<Listing, GateError> {
     let state = state_of(req)?;
     let pattern = req.match_pattern().unwrap_or_default();
@@ -170,18 +191,7 @@ async fn authorize_list(req: &HttpRequest) -> Result<Listing, GateError> {
     })
     .await?;
     record_caller(req, principal.as_ref());
-    if let Some(p) = &principal {
-        match decide(Some(p), &endpoint.requirement, None) {
-            Decision::Allow => {}
-            // The floor: a fine-grained token lacking the permission lists like an anonymous caller.
-            Decision::Deny(DenyReason::InsufficientScope { .. })
-                if matches!(p.kind, TokenKind::FineGrained | TokenKind::Job)
-                    && !endpoint.requirement.admin => {}
-            Decision::Deny(_) => enforce(Some(p), &endpoint, None)?,
-        }
-    } else if endpoint.requirement.admin {
-        enforce(None, &endpoint, None)?;
-    }
+    open_list(principal.as_ref(), &endpoint)?;
     Ok(Listing {
         principal,
         endpoint,
