@@ -1,7 +1,7 @@
 //! GraphQL at `/api/graphql`, black-box on both databases: the current user with legacy and
 //! fine-grained tokens, the anonymous view, invisible objects (`null`, no error), denied fields
-//! with `extensions.code`, mutations with `errors`, global ids, unusable tokens, GET rules, and the
-//! operator's not-covered setting.
+//! with `extensions.code`, mutations with `errors`, lists and connections with pagination, global
+//! ids, unusable tokens, GET rules, and the operator's not-covered setting.
 
 mod common;
 
@@ -349,7 +349,7 @@ fn mutations_report_validation_problems_in_errors() {
             (json!({"name": "Acme Corp"}), "has already been taken"),
             (
                 json!({"name": "y", "parentPath": "acme-corp", "visibility": "public"}),
-                "Visibility level public is not allowed in a private group",
+                "Visibility level public is not allowed since the parent group has a private",
             ),
         ] {
             let r = gqlv(
@@ -503,4 +503,166 @@ fn not_covered_fields_refuse_fine_grained_tokens_only() {
         assert_eq!(row("Query.currentUser")["surface"], "graphql");
         assert_eq!(row("Query.project")["covered"], true);
     }
+}
+
+/// Every `fullPath` of a connection, following `endCursor` pages of `first` items.
+fn all_pages(s: &Server, token: Option<&str>, field: &str, first: usize) -> (Vec<String>, i64) {
+    let mut after: Option<String> = None;
+    let mut paths = Vec::new();
+    for _ in 0..50 {
+        let r = gqlv(
+            s,
+            token,
+            &format!(
+                "query($after: String) {{ {field}(first: {first}, after: $after) {{ count
+                   nodes {{ fullPath }} edges {{ cursor node {{ id }} }}
+                   pageInfo {{ endCursor hasNextPage startCursor hasPreviousPage }} }} }}"
+            ),
+            json!({"after": after}),
+        );
+        no_errors(&r);
+        let c = &r.json["data"][field];
+        let count = c["count"].as_i64().unwrap();
+        let nodes = c["nodes"].as_array().unwrap();
+        assert!(nodes.len() <= first);
+        assert_eq!(c["edges"].as_array().unwrap().len(), nodes.len());
+        assert_eq!(c["pageInfo"]["hasPreviousPage"], after.is_some());
+        if let Some(last) = c["edges"].as_array().unwrap().last() {
+            assert_eq!(c["pageInfo"]["endCursor"], last["cursor"]);
+        }
+        paths.extend(
+            nodes
+                .iter()
+                .map(|n| n["fullPath"].as_str().unwrap().to_string()),
+        );
+        if c["pageInfo"]["hasNextPage"] != true {
+            return (paths, count);
+        }
+        after = c["pageInfo"]["endCursor"].as_str().map(str::to_string);
+    }
+    panic!("too many pages");
+}
+
+#[test]
+fn lists_are_connections_filtered_with_the_callers_eyes() {
+    each_backend(|s: &Server| {
+        s.user("alice");
+        s.user("bob");
+        let alice = s.legacy_token("alice", "api");
+        group(s, &alice, "open", None, "public");
+        group(s, &alice, "sub", Some("open"), "public");
+        group(s, &alice, "hidden", Some("open"), "private");
+        group(s, &alice, "closed", None, "private");
+        for i in 1..=5 {
+            project(s, &alice, &format!("p{i}"), Some("open"), "public");
+        }
+        project(s, &alice, "secret", Some("open"), "private");
+        project(s, &alice, "inner", Some("open"), "internal");
+        project(s, &alice, "deep", Some("open/sub"), "public");
+        project(s, &alice, "vault", Some("closed"), "private");
+        let public: Vec<String> = (1..=5)
+            .map(|i| format!("open/p{i}"))
+            .chain(["open/sub/deep".to_string()])
+            .collect();
+
+        // Anonymous: public projects only, two at a time.
+        let (paths, count) = all_pages(s, None, "projects", 2);
+        assert_eq!(paths, public);
+        assert_eq!(count, 6);
+        // Signed in without membership: internal ones too.
+        let bob = s.legacy_token("bob", "read_api");
+        let (paths, _) = all_pages(s, Some(&bob), "projects", 100);
+        assert!(paths.contains(&"open/inner".to_string()));
+        assert!(!paths.contains(&"open/secret".to_string()));
+        // The owner sees everything, and `membership` narrows to her projects.
+        let (paths, count) = all_pages(s, Some(&alice), "projects", 3);
+        assert_eq!(count, 9);
+        assert!(paths.contains(&"closed/vault".to_string()));
+        let r = gql(s, Some(&bob), "{ projects(membership: true) { count } }");
+        assert_eq!(r.json["data"]["projects"]["count"], 0);
+        // A fine-grained token sees private projects only inside its boundary.
+        let fg = s.fine_token(
+            "alice",
+            "project:read,group:read",
+            "selected",
+            &["--project", "open/secret"],
+        );
+        let (paths, _) = all_pages(s, Some(&fg), "projects", 100);
+        assert!(paths.contains(&"open/secret".to_string()));
+        assert!(!paths.contains(&"closed/vault".to_string()));
+        assert!(
+            !paths.contains(&"open/inner".to_string()),
+            "internal is outside too"
+        );
+        // Without project:read it lists like an anonymous caller (the floor); a legacy token
+        // without a fitting scope is refused.
+        let floor = s.fine_token("alice", "user:read", "all_memberships", &[]);
+        assert_eq!(all_pages(s, Some(&floor), "projects", 100).0, public);
+        let read_user = s.legacy_token("alice", "read_user");
+        let r = gql(s, Some(&read_user), "{ projects { count } }");
+        assert_eq!(r.json["data"]["projects"], Value::Null);
+        assert_eq!(
+            code_at(&r, "projects").as_deref(),
+            Some("insufficient_scope")
+        );
+
+        // A group's projects and descendant groups, with the caller's eyes.
+        let q = r#"{ group(fullPath: "open") {
+              direct: projects { count nodes { fullPath } }
+              all: projects(includeSubgroups: true, search: "deep") { nodes { fullPath } }
+              descendantGroups { count nodes { fullPath fullName id } }
+              children: descendantGroups(includeParentDescendants: false, first: 1) {
+                nodes { fullPath } pageInfo { hasNextPage } } } }"#;
+        let r = gql(s, None, q);
+        no_errors(&r);
+        let g = &r.json["data"]["group"];
+        assert_eq!(g["direct"]["count"], 5);
+        assert_eq!(g["all"]["nodes"], json!([{"fullPath": "open/sub/deep"}]));
+        assert_eq!(g["descendantGroups"]["count"], 1);
+        assert_eq!(g["descendantGroups"]["nodes"][0]["fullName"], "open / sub");
+        assert!(
+            g["descendantGroups"]["nodes"][0]["id"]
+                .as_str()
+                .unwrap()
+                .starts_with("gid://gitlab/Group/")
+        );
+        let r = gql(s, Some(&alice), q);
+        let g = &r.json["data"]["group"];
+        assert_eq!(g["direct"]["count"], 7);
+        assert_eq!(g["descendantGroups"]["count"], 2);
+        assert_eq!(g["children"]["nodes"].as_array().unwrap().len(), 1);
+        assert_eq!(g["children"]["pageInfo"]["hasNextPage"], true);
+        // A token that may read groups but not projects: the private group, its projects denied.
+        let groups_only = s.fine_token("alice", "group:read", "all_memberships", &[]);
+        let r = gql(
+            s,
+            Some(&groups_only),
+            r#"{ group(fullPath: "closed") { fullPath projects { count } } }"#,
+        );
+        assert_eq!(r.json["data"]["group"]["fullPath"], "closed");
+        assert_eq!(r.json["data"]["group"]["projects"], Value::Null);
+        assert_eq!(r.json["errors"][0]["path"], json!(["group", "projects"]));
+        assert_eq!(
+            r.json["errors"][0]["extensions"]["code"],
+            "insufficient_scope"
+        );
+        let r = gql(
+            s,
+            Some(&fg),
+            r#"{ group(fullPath: "closed") { id } open: group(fullPath: "open") { fullPath } }"#,
+        );
+        no_errors(&r);
+        assert_eq!(r.json["data"]["group"], Value::Null);
+        assert_eq!(r.json["data"]["open"]["fullPath"], "open");
+        // Query.groups: the public view, then everything for the owner.
+        let r = gql(s, None, "{ groups { count nodes { fullPath } } }");
+        assert_eq!(r.json["data"]["groups"]["count"], 2);
+        let r = gql(s, Some(&alice), r#"{ groups(search: "o") { count } }"#);
+        assert_eq!(r.json["data"]["groups"]["count"], 2, "{}", r.text);
+        // Page sizes are capped, cursors are checked.
+        let r = gql(s, None, "{ projects(first: 1000) { nodes { id } } }");
+        no_errors(&r);
+        let r = gql(s, None, r#"{ projects(after: "nonsense") { count } }"#);
+        assert_eq!(code_at(&r, "projects").as_deref(), Some("invalid_argument"));
+    });
 }

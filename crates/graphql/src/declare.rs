@@ -109,7 +109,7 @@ pub fn add_all(registry: &mut EndpointRegistry, decls: &[FieldDecl]) -> Result<(
 /// }
 /// ```
 ///
-/// `need(…)` takes `resource:action` pairs and optional `Requirement` modifiers
+/// Inside the body, `FIELD` is the field's registry path. `need(…)` takes `resource:action` pairs and optional `Requirement` modifiers
 /// (`need(project:create).min_role(Role::Developer)`); `graphql(…)` passes further options to
 /// async-graphql's field attribute. The type must implement [`crate::guard::Parent`].
 macro_rules! declared_fields {
@@ -145,7 +145,14 @@ macro_rules! declared_fields {
                     ),)+
                     $($($opt)*)?
                 )]
-                async fn $name($($params)*) -> $ret $body
+                // GraphQL arguments (filters, `first`/`after`/`last`/`before`) are parameters.
+                #[allow(clippy::too_many_arguments)]
+                async fn $name($($params)*) -> $ret {
+                    // This field's registry path (its requirement: `RequestScope::requirement`).
+                    #[allow(dead_code)]
+                    const FIELD: &str = $path;
+                    $body
+                }
             )*
         }
 

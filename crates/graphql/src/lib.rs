@@ -46,7 +46,12 @@ pub fn sdl() -> String {
 
 /// Every declared field of every type.
 pub fn declarations() -> Vec<FieldDecl> {
-    [QueryRoot::DECLARATIONS, MutationRoot::DECLARATIONS].concat()
+    [
+        QueryRoot::DECLARATIONS,
+        MutationRoot::DECLARATIONS,
+        types::Group::DECLARATIONS,
+    ]
+    .concat()
 }
 
 /// Adds every GraphQL declaration to the registry (`Surface::Graphql`, `query`/`mutation`).

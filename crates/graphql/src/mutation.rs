@@ -5,13 +5,15 @@
 //! and offers `groupUpdate`); tinforge adds them in GitLab's naming style.
 
 use crate::declare::{FieldTarget, declared_fields};
-use crate::guard::Parent;
+use crate::guard::{NamespaceRef, Parent, namespace_of};
 use crate::scope::RequestScope;
 use crate::types::{Group, Project, VisibilityLevel};
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use tinforge_authz::{Role, Target, TargetKind, Visibility};
-use tinforge_store::projects::{self, Namespace};
-use tinforge_store::{StoreError, groups, users, write_transaction};
+use tinforge_authz::{Role, Target, Visibility};
+use tinforge_store::groups::{self, NewGroup};
+use tinforge_store::namespaces::{self, WriteError};
+use tinforge_store::projects::{self, Namespace, NewProject};
+use tinforge_store::{StoreError, users};
 
 /// The root of every mutation.
 pub struct MutationRoot;
@@ -35,6 +37,8 @@ pub struct GroupCreateInput {
     pub parent_path: Option<ID>,
     /// Visibility of the group (default: private).
     pub visibility: Option<VisibilityLevel>,
+    /// Description of the group.
+    pub description: Option<String>,
 }
 
 /// Payload of `groupCreate`.
@@ -62,6 +66,8 @@ pub struct ProjectCreateInput {
     pub namespace_path: Option<ID>,
     /// Visibility of the project (default: private).
     pub visibility: Option<VisibilityLevel>,
+    /// Description of the project.
+    pub description: Option<String>,
 }
 
 /// Payload of `projectCreate`.
@@ -88,49 +94,40 @@ declared_fields! {
             &self,
             ctx: &Context<'_>,
             input: GroupCreateInput,
-        ) -> Result<GroupCreatePayload> {
+        ) -> Result<Option<GroupCreatePayload>> {
             let scope = RequestScope::of(ctx)?;
             let user_id = scope.user_id().ok_or_else(unauthenticated)?;
             let parent = match &input.parent_path {
-                Some(p) => scope.group(p).await?,
+                Some(p) => Some(scope.group(p).await?.ok_or_else(not_available)?.row),
                 None => None,
             };
-            let visibility = input.visibility.unwrap_or(VisibilityLevel::Private);
-            let path = input.path.clone().unwrap_or_else(|| path_from(&input.name));
-            let mut errors = check_name_and_path(&input.name, &path);
-            if let Some(p) = &parent {
-                errors.extend(check_visibility(visibility, p.target.visibility));
-            }
-            let mut payload = GroupCreatePayload {
-                client_mutation_id: input.client_mutation_id,
-                errors,
-                group: None,
-            };
-            if !payload.errors.is_empty() {
-                return Ok(payload);
-            }
-            let name = input.name;
             let base = scope.external_url.clone();
-            let parent_row = parent.map(|p| p.row);
             let created = scope
                 .run(move |c| {
-                    // `set_member` opens its own write transaction, which SQLite cannot nest.
-                    let result = groups::create(c, &name, &path, parent_row.as_ref(), visibility.as_str())
-                        .and_then(|g| {
-                            projects::set_member(c, TargetKind::Group, g.id, user_id, Role::Owner)?;
-                            Ok(g)
-                        });
-                    match result {
-                        Ok(row) => Group::load(c, row, Some(user_id), &base).map(Ok),
-                        Err(e) => validation(e).map(Err),
+                    let path = input.path.unwrap_or_else(|| namespaces::slugify(&input.name));
+                    let new = NewGroup {
+                        name: &input.name,
+                        path: &path,
+                        description: input.description.as_deref().unwrap_or_default(),
+                        visibility: visibility(input.visibility),
+                        parent: parent.as_ref(),
+                        owner_id: Some(user_id),
+                    };
+                    match groups::create(c, &new) {
+                        Ok(row) => {
+                            tracing::info!(group.id = row.id, group.path = %row.full_path, "group created");
+                            Group::load(c, row, Some(user_id), &base).map(Ok)
+                        }
+                        Err(e) => payload_errors(e).map(Err),
                     }
                 })
                 .await?;
-            match created {
-                Ok(group) => payload.group = Some(group),
-                Err(message) => payload.errors.push(message),
-            }
-            Ok(payload)
+            let (group, errors) = split(created);
+            Ok(Some(GroupCreatePayload {
+                client_mutation_id: input.client_mutation_id,
+                errors,
+                group,
+            }))
         }
 
         /// Creates a project in a group (Developer there) or in your personal namespace.
@@ -143,54 +140,54 @@ declared_fields! {
             &self,
             ctx: &Context<'_>,
             input: ProjectCreateInput,
-        ) -> Result<ProjectCreatePayload> {
+        ) -> Result<Option<ProjectCreatePayload>> {
             let scope = RequestScope::of(ctx)?;
-            let principal = scope.principal.clone().ok_or_else(unauthenticated)?;
-            let group = match input.namespace_path.as_ref().map(|p| p.as_str()) {
-                Some(p) if p != principal.username => scope.group(p).await?,
-                _ => None,
-            };
-            let visibility = input.visibility.unwrap_or(VisibilityLevel::Private);
-            let path = input.path.clone().unwrap_or_else(|| path_from(&input.name));
-            let mut errors = check_name_and_path(&input.name, &path);
-            if let Some(g) = &group {
-                errors.extend(check_visibility(visibility, g.target.visibility));
-            }
-            let mut payload = ProjectCreatePayload {
-                client_mutation_id: input.client_mutation_id,
-                errors,
-                project: None,
-            };
-            if !payload.errors.is_empty() {
-                return Ok(payload);
-            }
-            let name = input.name;
+            let caller = scope.principal.clone().ok_or_else(unauthenticated)?;
             let base = scope.external_url.clone();
-            let group_row = group.map(|g| g.row);
             let created = scope
                 .run(move |c| {
-                    let result = write_transaction(c, |c| {
-                        let owner = users::find(c, principal.user_id)?.ok_or(StoreError::NotFound)?;
-                        let namespace = match &group_row {
-                            Some(g) => Namespace::Group(g),
-                            None => Namespace::User {
+                    let path = input.path.unwrap_or_else(|| namespaces::slugify(&input.name));
+                    let namespace_path = input.namespace_path.as_ref().map(|p| p.as_str());
+                    let owner;
+                    let group;
+                    let namespace = match namespace_of(c, namespace_path, &caller)? {
+                        Some(NamespaceRef::Group(full_path)) => {
+                            group = groups::find_by_full_path(c, &full_path)?.ok_or(StoreError::NotFound)?;
+                            Namespace::Group(&group)
+                        }
+                        Some(NamespaceRef::User { owner_id, .. }) => {
+                            owner = users::find(c, owner_id)?.ok_or(StoreError::NotFound)?;
+                            Namespace::User {
                                 id: owner.id,
                                 username: &owner.username,
-                            },
-                        };
-                        projects::create(c, namespace, &name, &path, visibility.as_str(), owner.id)
-                    });
-                    match result {
-                        Ok(row) => Project::load(c, row, Some(principal.user_id), &base).map(Ok),
-                        Err(e) => validation(e).map(Err),
+                            }
+                        }
+                        None => return Err(StoreError::NotFound),
+                    };
+                    let new = NewProject {
+                        namespace,
+                        name: &input.name,
+                        path: &path,
+                        description: input.description.as_deref().unwrap_or_default(),
+                        visibility: visibility(input.visibility),
+                        default_branch: None,
+                        creator_id: caller.user_id,
+                    };
+                    match projects::create(c, &new) {
+                        Ok(row) => {
+                            tracing::info!(project.id = row.id, project.path = %row.full_path, "project created");
+                            Project::load(c, row, Some(caller.user_id), &base).map(Ok)
+                        }
+                        Err(e) => payload_errors(e).map(Err),
                     }
                 })
                 .await?;
-            match created {
-                Ok(project) => payload.project = Some(project),
-                Err(message) => payload.errors.push(message),
-            }
-            Ok(payload)
+            let (project, errors) = split(created);
+            Ok(Some(ProjectCreatePayload {
+                client_mutation_id: input.client_mutation_id,
+                errors,
+                project,
+            }))
         }
     }
 }
@@ -199,65 +196,42 @@ fn unauthenticated() -> async_graphql::Error {
     crate::error::with_code(crate::error::RESOURCE_NOT_AVAILABLE, "unauthenticated")
 }
 
-/// A store refusal the caller can act on becomes a payload error; anything else stays an error.
-fn validation(e: StoreError) -> Result<String, StoreError> {
+fn not_available() -> async_graphql::Error {
+    crate::error::with_code(crate::error::RESOURCE_NOT_AVAILABLE, "not_visible")
+}
+
+fn visibility(v: Option<VisibilityLevel>) -> Visibility {
+    v.map(Visibility::from).unwrap_or(Visibility::Private)
+}
+
+/// The created object, or the payload's `errors`.
+fn split<T>(result: Result<T, Vec<String>>) -> (Option<T>, Vec<String>) {
+    match result {
+        Ok(object) => (Some(object), Vec::new()),
+        Err(errors) => (None, errors),
+    }
+}
+
+/// A store refusal the caller can act on becomes the payload's `errors` (GitLab's full messages:
+/// "Path has already been taken"); a storage failure stays an error.
+fn payload_errors(e: WriteError) -> Result<Vec<String>, StoreError> {
     match e {
-        StoreError::Conflict(m) | StoreError::Invalid(m) => Ok(m),
-        other => Err(other),
+        WriteError::Invalid(problems) => Ok(problems
+            .into_iter()
+            .map(|(field, message)| full_message(field, &message))
+            .collect()),
+        WriteError::Conflict(message) => Ok(vec![message]),
+        WriteError::Store(e) => Err(e),
     }
 }
 
-/// `My Project` → `my-project`, as GitLab derives a path from a name.
-fn path_from(name: &str) -> String {
-    let mut path = String::new();
-    for c in name.trim().chars() {
-        if c.is_ascii_alphanumeric() || "_.".contains(c) {
-            path.push(c.to_ascii_lowercase());
-        } else if !path.ends_with('-') {
-            path.push('-');
-        }
+/// `("visibility_level", "is …")` → `Visibility level is …`.
+fn full_message(field: &str, message: &str) -> String {
+    let mut human: String = field.replace('_', " ");
+    if let Some(first) = human.get(..1) {
+        human = first.to_uppercase() + &human[1..];
     }
-    path.trim_matches('-').to_string()
-}
-
-/// GitLab's rules for names and paths, with its messages.
-fn check_name_and_path(name: &str, path: &str) -> Vec<String> {
-    let mut errors = Vec::new();
-    if name.trim().is_empty() {
-        errors.push("Name can't be blank".to_string());
-    } else if name.chars().count() > 255 {
-        errors.push("Name is too long (maximum is 255 characters)".to_string());
-    }
-    let valid = !path.is_empty()
-        && path.len() <= 255
-        && path
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-        && !path.starts_with(['-', '.'])
-        && !path.ends_with('.')
-        && !path.ends_with(".git")
-        && !path.ends_with(".atom");
-    if path.is_empty() {
-        errors.push("Path can't be blank".to_string());
-    } else if !valid {
-        errors.push(
-            "Path can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', \
-             '.', end in '.', '.git' or '.atom'"
-                .to_string(),
-        );
-    }
-    errors
-}
-
-/// Nothing inside a group may be more visible than the group.
-fn check_visibility(wanted: VisibilityLevel, parent: Visibility) -> Option<String> {
-    (Visibility::from(wanted) > parent).then(|| {
-        format!(
-            "Visibility level {} is not allowed in a {} group",
-            wanted.as_str(),
-            parent.as_str()
-        )
-    })
+    format!("{human} {message}")
 }
 
 #[cfg(test)]
@@ -265,16 +239,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_follow_gitlabs_rules() {
-        assert_eq!(path_from("My Project!"), "my-project");
-        assert_eq!(path_from("  a.b_c  "), "a.b_c");
-        assert!(check_name_and_path("x", "ok-path").is_empty());
-        assert_eq!(check_name_and_path("", "p"), vec!["Name can't be blank"]);
-        assert_eq!(check_name_and_path("x", "").len(), 1);
-        for bad in ["-a", ".a", "a.", "a.git", "a b", "a/b"] {
-            assert_eq!(check_name_and_path("x", bad).len(), 1, "{bad}");
-        }
-        assert!(check_visibility(VisibilityLevel::Public, Visibility::Private).is_some());
-        assert!(check_visibility(VisibilityLevel::Private, Visibility::Public).is_none());
+    fn messages_read_like_gitlabs() {
+        assert_eq!(
+            full_message("path", "has already been taken"),
+            "Path has already been taken"
+        );
+        assert_eq!(
+            full_message("visibility_level", "public is not allowed"),
+            "Visibility level public is not allowed"
+        );
     }
 }

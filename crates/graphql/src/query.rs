@@ -3,9 +3,12 @@
 use crate::declare::{FieldTarget, declared_fields};
 use crate::guard::Parent;
 use crate::scope::RequestScope;
-use crate::types::{Group, Project, User, parse_gid};
+use crate::types::{Group, List, PageArgs, Project, User, page, parse_gid};
 use async_graphql::{Context, ID, Object, Result};
-use tinforge_authz::Target;
+use tinforge_authz::{Role, Target};
+use tinforge_gate::listing;
+use tinforge_store::groups::{self, GroupFilter, GroupOrder};
+use tinforge_store::projects::{self, ProjectFilter, ProjectOrder};
 use tinforge_store::users;
 
 /// The root of every query.
@@ -77,6 +80,79 @@ declared_fields! {
             #[graphql(desc = "Full path of the project (`group/project`).")] full_path: ID,
         ) -> Result<Option<Project>> {
             RequestScope::of(ctx)?.project(&full_path).await
+        }
+
+        /// Projects the caller may see (with a token: with the token's eyes), by ascending id.
+        #[declare("Query.projects", need(project:read), FieldTarget::Each)]
+        async fn projects(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Name or path contains this text.")] search: Option<String>,
+            #[graphql(desc = "With `search`: match the full path with namespace too.")]
+            search_namespaces: Option<bool>,
+            #[graphql(desc = "Only projects the current user is a member of.")]
+            membership: Option<bool>,
+            after: Option<String>,
+            before: Option<String>,
+            first: Option<i32>,
+            last: Option<i32>,
+        ) -> Result<Option<List<Project>>> {
+            let scope = RequestScope::of(ctx)?;
+            let requirement = scope.requirement(FIELD)?;
+            let (principal, base) = (scope.principal.clone(), scope.external_url.clone());
+            let items = scope
+                .run(move |c| {
+                    let filter = ProjectFilter {
+                        viewer: listing::viewer(principal.as_ref()),
+                        search,
+                        search_namespaces: search_namespaces == Some(true),
+                        min_access_level: (membership == Some(true)).then_some(Role::Guest),
+                        ..ProjectFilter::default()
+                    };
+                    let rows = projects::list(c, &filter, ProjectOrder::Id, false)?;
+                    Project::visible(c, principal.as_ref(), &requirement, rows, &base)
+                })
+                .await?;
+            page(
+                items.into_iter().map(|p| (p.row.id, p)).collect(),
+                &PageArgs::new(after, before, first, last),
+            )
+            .map(Some)
+        }
+
+        /// Groups the caller may see (with a token: with the token's eyes), by ascending id.
+        #[declare("Query.groups", need(group:read), FieldTarget::Each)]
+        async fn groups(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Name or path contains this text.")] search: Option<String>,
+            #[graphql(desc = "Only groups the current user is a member of.")]
+            membership: Option<bool>,
+            after: Option<String>,
+            before: Option<String>,
+            first: Option<i32>,
+            last: Option<i32>,
+        ) -> Result<Option<List<Group>>> {
+            let scope = RequestScope::of(ctx)?;
+            let requirement = scope.requirement(FIELD)?;
+            let (principal, base) = (scope.principal.clone(), scope.external_url.clone());
+            let items = scope
+                .run(move |c| {
+                    let filter = GroupFilter {
+                        viewer: listing::viewer(principal.as_ref()),
+                        search,
+                        min_access_level: (membership == Some(true)).then_some(Role::Guest),
+                        ..GroupFilter::default()
+                    };
+                    let rows = groups::list(c, &filter, GroupOrder::Id, false)?;
+                    Group::visible(c, principal.as_ref(), &requirement, rows, &base)
+                })
+                .await?;
+            page(
+                items.into_iter().map(|g| (g.row.id, g)).collect(),
+                &PageArgs::new(after, before, first, last),
+            )
+            .map(Some)
         }
 
         /// A group by its full path; null when it does not exist or the caller cannot see it.

@@ -7,7 +7,7 @@ use crate::types::{Group, Project};
 use async_graphql::Context;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tinforge_authz::Principal;
+use tinforge_authz::{Principal, Requirement};
 use tinforge_gate::EndpointRegistry;
 use tinforge_gate::authorized::run_blocking;
 use tinforge_store::{DbConnection, Store, StoreError, groups, projects};
@@ -47,6 +47,17 @@ impl RequestScope {
     /// The caller's user id (None: anonymous).
     pub fn user_id(&self) -> Option<i64> {
         self.principal.as_ref().map(|p| p.user_id)
+    }
+
+    /// The run-time requirement of a declared field (lists judge each item with it); a field
+    /// the registry does not know fails closed.
+    pub fn requirement(&self, field: &str) -> async_graphql::Result<Requirement> {
+        self.registry
+            .graphql_field(field)
+            .map(|e| e.requirement)
+            .ok_or_else(|| {
+                crate::error::with_code(format!("field {field} is not declared"), "internal")
+            })
     }
 
     /// Runs blocking store work off the executor; store failures become a generic GraphQL error.

@@ -32,8 +32,8 @@ fn checked_in_sdl_is_current() {
     );
 }
 
-/// `Type.field` → the `resource:action` of each `@requiresPermission` on it, for every field.
-fn sdl_fields() -> BTreeMap<String, Vec<String>> {
+/// `Type.field` → its type and the `resource:action` of each `@requiresPermission` on it.
+fn sdl_field_types() -> BTreeMap<String, (String, Vec<String>)> {
     let doc = parse_schema(sdl()).expect("the SDL parses");
     let mut fields = BTreeMap::new();
     for def in doc.definitions {
@@ -61,11 +61,31 @@ fn sdl_fields() -> BTreeMap<String, Vec<String>> {
                 .collect();
             fields.insert(
                 format!("{}.{}", ty.node.name.node, field.node.name.node),
-                perms,
+                (field.node.ty.node.to_string(), perms),
             );
         }
     }
     fields
+}
+
+/// `Type.field` → the `resource:action` of each `@requiresPermission` on it, for every field.
+fn sdl_fields() -> BTreeMap<String, Vec<String>> {
+    sdl_field_types()
+        .into_iter()
+        .map(|(path, (_, perms))| (path, perms))
+        .collect()
+}
+
+#[test]
+fn declared_fields_can_be_null_when_denied() {
+    for (path, (ty, perms)) in sdl_field_types() {
+        if !perms.is_empty() {
+            assert!(
+                !ty.ends_with('!'),
+                "{path}: {ty} is non-null, but a denied field must be able to be null"
+            );
+        }
+    }
 }
 
 #[test]
