@@ -28,6 +28,7 @@ use tinforge_store::{DbConnection, StoreError};
 
 pub fn declare(r: &mut RestRoutes) {
     r.route("GET", "/api/v4/groups", require!(group:read))
+        .list()
         .summary("List the groups visible to the caller")
         .to(list_groups);
     r.route("POST", "/api/v4/groups", require!(group:create))

@@ -33,6 +33,7 @@ use tinforge_store::{DbConnection, StoreError};
 
 pub fn declare(r: &mut RestRoutes) {
     r.route("GET", "/api/v4/projects", require!(project:read))
+        .list()
         .summary("List the projects visible to the caller")
         .to(list_projects);
     r.route("POST", "/api/v4/projects", require!(project:create))
@@ -63,6 +64,7 @@ pub fn declare(r: &mut RestRoutes) {
         "/api/v4/users/{user_id}/projects",
         require!(project:read),
     )
+    .list()
     .summary("A user's personal projects visible to the caller")
     .to(user_projects);
 }

@@ -10,12 +10,14 @@
 //! fine-grained token without the read permission gets what an anonymous caller would (the floor
 //! of permissions.md), while a legacy token without a fitting scope is refused as anywhere else.
 
-use crate::authorized::{RequestCredentials, enforce, record_caller, run_blocking, state_of};
+use crate::authorized::{
+    RequestCredentials, enforce, not_gated, record_caller, run_blocking, state_of,
+};
 use crate::error::GateError;
 use crate::registry::{Endpoint, TargetSpec};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::{Ready, ready};
 use tinforge_authz::{Decision, DenyReason, Principal, Requirement, Target, TokenKind, decide};
 use tinforge_store::groups::{self as store_groups, GroupRow, GroupTree};
 use tinforge_store::members::{self, UserAccess, Viewer};
@@ -140,11 +142,15 @@ impl Listing {
 
 impl FromRequest for Listing {
     type Error = GateError;
-    type Future = LocalBoxFuture<'static, Result<Self, GateError>>;
+    type Future = Ready<Result<Self, GateError>>;
 
+    /// The decision the gate middleware made for a route declared with `.list()`.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { authorize_list(&req).await })
+        ready(
+            req.extensions_mut()
+                .remove::<Listing>()
+                .ok_or_else(not_gated),
+        )
     }
 }
 
@@ -169,7 +175,7 @@ pub fn open_list(principal: Option<&Principal>, endpoint: &Endpoint) -> Result<(
     Ok(())
 }
 
-async fn authorize_list(req: &HttpRequest) -> Result<Listing, GateError> {
+pub(crate) async fn authorize_list(req: &HttpRequest) -> Result<Listing, GateError> {
     let state = state_of(req)?;
     let pattern = req.match_pattern().unwrap_or_default();
     let endpoint = state
@@ -177,7 +183,7 @@ async fn authorize_list(req: &HttpRequest) -> Result<Listing, GateError> {
         .lookup(req.method().as_str(), &pattern)
         .cloned()
         .ok_or(GateError::Store(StoreError::NotFound))?;
-    if endpoint.target != TargetSpec::None || !endpoint.requirement.is_read_only() {
+    if endpoint.target != TargetSpec::List || !endpoint.requirement.is_read_only() {
         // Fail closed: a list with a target or a write goes through `Authorized`.
         return Err(GateError::Store(StoreError::Invalid(format!(
             "{} {} is not a target-less read and cannot be served as a list",

@@ -63,7 +63,8 @@ impl FieldDecl {
     pub fn target_spec(&self) -> TargetSpec {
         let parent_is_group = self.path.starts_with("Group.");
         match self.target {
-            FieldTarget::None | FieldTarget::Each => TargetSpec::None,
+            FieldTarget::None => TargetSpec::None,
+            FieldTarget::Each => TargetSpec::List,
             FieldTarget::Parent if parent_is_group => TargetSpec::Group("self"),
             FieldTarget::Parent => TargetSpec::Project("self"),
             FieldTarget::Project(arg) => TargetSpec::Project(arg),
