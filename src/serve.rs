@@ -59,6 +59,9 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         resolver: resolver.clone(),
         registry: Arc::new(registry),
     });
+    let graphql = tinforge_graphql::GraphqlService::new(tinforge_graphql::GraphqlConfig {
+        external_url: api.external_url.clone(),
+    });
     let resolver = web::Data::new(resolver);
     let api = web::Data::new(api);
     let git = web::Data::new(tinforge_git::GitConfig::new(&storage.data_dir)?);
@@ -75,6 +78,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
                 .configure(|cfg| routes.configure(cfg))
                 .configure(tinforge_api::configure_documents)
                 .configure(tinforge_git::configure)
+                .configure(|cfg| graphql.configure(cfg))
                 .route("/", web::get().to(web_index))
                 .default_service(web::to(tinforge_api::route_not_found))
         })

@@ -16,6 +16,7 @@ pub fn rest_routes() -> RestRoutes {
 pub fn registry() -> Result<EndpointRegistry, String> {
     let mut registry = rest_routes().registry()?;
     tinforge_git::declare_git(&mut registry)?;
+    tinforge_graphql::declare_endpoints(&mut registry)?;
     Ok(registry)
 }
 

@@ -344,7 +344,8 @@ fn operators_can_mark_per_ref_push_checks_not_covered() {
             ],
         );
         git.ok(&work, &["push", "-q", "origin", "main"]);
-        let report = s.get("/api/v4/token_coverage", &legacy);
+        let reader = s.legacy_token("carol", "read_api");
+        let report = s.get("/api/v4/token_coverage", &reader);
         let rows = report.json["endpoints"].as_array().unwrap();
         let create = rows
             .iter()

@@ -4,7 +4,9 @@
 pub mod connection;
 pub mod error;
 pub mod groups;
+pub mod members;
 pub mod migrate;
+pub mod namespaces;
 pub mod password;
 pub mod projects;
 pub mod protected_branches;

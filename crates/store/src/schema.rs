@@ -51,6 +51,19 @@ diesel::table! {
         group_id -> Nullable<BigInt>,
         access_level -> Integer,
         created_at -> Timestamp,
+        expires_at -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    namespaces (id) {
+        id -> BigInt,
+        kind -> Text,
+        path -> Text,
+        full_path -> Text,
+        user_id -> Nullable<BigInt>,
+        group_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
     }
 }
 
@@ -114,12 +127,14 @@ diesel::joinable!(personal_access_tokens -> users (user_id));
 diesel::joinable!(token_grants -> personal_access_tokens (token_id));
 diesel::joinable!(token_grant_targets -> token_grants (grant_id));
 diesel::joinable!(members -> users (user_id));
+diesel::joinable!(namespaces -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     groups,
     projects,
     members,
+    namespaces,
     personal_access_tokens,
     token_grants,
     token_grant_targets,
