@@ -100,24 +100,38 @@ fn url(s: &Server, token: Option<&str>, path: &str) -> String {
     }
 }
 
-/// A group `path` with one project `group/project` (explicit id), created in the database.
-fn project(s: &Server, id: i64, group: &str, name: &str, visibility: &str) {
-    s.sql(&format!(
-        "INSERT INTO \"groups\" (id, name, path, full_path, visibility, description, created_at) \
-         VALUES ({id}, '{group}', '{group}', '{group}', '{visibility}', '', CURRENT_TIMESTAMP)"
-    ));
-    s.sql(&format!(
-        "INSERT INTO projects (id, name, path, full_path, group_id, visibility, description, \
-         default_branch, created_at, last_activity_at) VALUES ({id}, '{name}', '{name}', \
-         '{group}/{name}', {id}, '{visibility}', '', 'main', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-    ));
+/// A group with one project `group/name`, created over REST by `owner_token`'s user (Owner of
+/// both); returns the project id.
+fn project(s: &Server, owner_token: &str, group: &str, name: &str, visibility: &str) -> i64 {
+    let g = s.call(
+        "POST",
+        "/api/v4/groups",
+        Some(owner_token),
+        Some(json!({"name": group, "path": group, "visibility": visibility})),
+    );
+    assert_eq!(g.status, 201, "{}", g.text);
+    let p = s.call(
+        "POST",
+        "/api/v4/projects",
+        Some(owner_token),
+        Some(
+            json!({"name": name, "path": name, "namespace_id": g.json["id"],
+                    "visibility": visibility, "default_branch": "main"}),
+        ),
+    );
+    assert_eq!(p.status, 201, "{}", p.text);
+    p.json["id"].as_i64().unwrap()
 }
 
-fn member(s: &Server, project_id: i64, user_id: i64, level: i32) {
-    s.sql(&format!(
-        "INSERT INTO members (user_id, project_id, access_level, created_at) \
-         VALUES ({user_id}, {project_id}, {level}, CURRENT_TIMESTAMP)"
-    ));
+/// Adds `user_id` to the project with an access level, over REST.
+fn member(s: &Server, owner_token: &str, project_id: i64, user_id: i64, level: i32) {
+    let r = s.call(
+        "POST",
+        &format!("/api/v4/projects/{project_id}/members"),
+        Some(owner_token),
+        Some(json!({"user_id": user_id, "access_level": level})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
 }
 
 fn server_repo(s: &Server, project_id: i64) -> PathBuf {
@@ -148,9 +162,9 @@ fn server_refs(s: &Server, git: &Git, project_id: i64) -> String {
 #[test]
 fn legacy_tokens_read_repository_clones_write_repository_pushes() {
     each_backend(|s: &Server| {
-        let alice = s.user("alice");
-        project(s, 101, "acme", "anvil", "private");
-        member(s, 101, alice, 40);
+        s.user("alice");
+        let owner = s.legacy_token("alice", "api");
+        let pid = project(s, &owner, "acme", "anvil", "private");
         let write = s.legacy_token("alice", "write_repository");
         let read = s.legacy_token("alice", "read_repository");
         let git = Git::new();
@@ -158,7 +172,7 @@ fn legacy_tokens_read_repository_clones_write_repository_pushes() {
         let work = git.work_tree("work", &url(s, Some(&write), "acme/anvil"));
         git.ok(&work, &["push", "-q", "origin", "main"]);
         let head = git.head(&work);
-        assert!(server_refs(s, &git, 101).contains(&format!("{head} refs/heads/main")));
+        assert!(server_refs(s, &git, pid).contains(&format!("{head} refs/heads/main")));
         // HEAD of the new repository is the project's default branch.
         let cloned = git.dir("clone");
         git.ok(
@@ -169,7 +183,7 @@ fn legacy_tokens_read_repository_clones_write_repository_pushes() {
         assert!(cloned.join("README.md").exists());
 
         // read_repository cannot push: refused with a readable reason, nothing applied.
-        let before = server_refs(s, &git, 101);
+        let before = server_refs(s, &git, pid);
         git.ok(
             &cloned,
             &[
@@ -188,7 +202,7 @@ fn legacy_tokens_read_repository_clones_write_repository_pushes() {
         assert!(refused.contains("[remote rejected]"), "{refused}");
         let refused = git.fails(&cloned, &["push", "origin", "main:refs/heads/new"]);
         assert!(refused.contains("repository:create"), "{refused}");
-        assert_eq!(server_refs(s, &git, 101), before);
+        assert_eq!(server_refs(s, &git, pid), before);
 
         // write_repository pushes, creates and deletes branches; fetch sees it.
         git.ok(
@@ -207,7 +221,7 @@ fn legacy_tokens_read_repository_clones_write_repository_pushes() {
         git.ok(&cloned, &["push", "-q", "origin", "--delete", "feature"]);
         git.ok(&work, &["pull", "-q", "--ff-only", "origin", "main"]);
         assert_eq!(git.head(&work), git.head(&cloned));
-        let refs = server_refs(s, &git, 101);
+        let refs = server_refs(s, &git, pid);
         assert!(!refs.contains("feature"), "{refs}");
 
         // An api token reads and writes too; a read_api token reads.
@@ -232,9 +246,11 @@ fn legacy_tokens_read_repository_clones_write_repository_pushes() {
 #[test]
 fn fine_grained_tokens_are_judged_per_ref() {
     each_backend(|s: &Server| {
+        s.user("lead");
         let bob = s.user("bob");
-        project(s, 201, "forge", "hammer", "private");
-        member(s, 201, bob, 30);
+        let lead = s.legacy_token("lead", "api");
+        let pid = project(s, &lead, "forge", "hammer", "private");
+        member(s, &lead, pid, bob, 30);
         let write = s.legacy_token("bob", "write_repository");
         let git = Git::new();
         let work = git.work_tree("work", &url(s, Some(&write), "forge/hammer"));
@@ -253,10 +269,10 @@ fn fine_grained_tokens_are_judged_per_ref() {
         );
         let ro = git.dir("ro");
         git.commit(&ro, "ro change");
-        let before = server_refs(s, &git, 201);
+        let before = server_refs(s, &git, pid);
         let refused = git.fails(&ro, &["push", "origin", "main"]);
         assert!(refused.contains("repository:update"), "{refused}");
-        assert_eq!(server_refs(s, &git, 201), before);
+        assert_eq!(server_refs(s, &git, pid), before);
 
         // read + update, no create: an existing branch moves, a new one is refused, and a push
         // of both applies neither.
@@ -276,7 +292,7 @@ fn fine_grained_tokens_are_judged_per_ref() {
             ],
         );
         git.ok(&ro, &["push", "-q", "origin", "main"]);
-        let moved = server_refs(s, &git, 201);
+        let moved = server_refs(s, &git, pid);
         assert!(moved.contains(&format!("{} refs/heads/main", git.head(&ro))));
         git.commit(&ro, "third");
         let refused = git.fails(&ro, &["push", "origin", "main", "main:refs/heads/topic"]);
@@ -284,10 +300,10 @@ fn fine_grained_tokens_are_judged_per_ref() {
             refused.contains("repository:create") && refused.contains("not applied"),
             "{refused}"
         );
-        assert_eq!(server_refs(s, &git, 201), moved);
+        assert_eq!(server_refs(s, &git, pid), moved);
         let refused = git.fails(&ro, &["push", "origin", "--delete", "main"]);
         assert!(refused.contains("repository:delete"), "{refused}");
-        assert_eq!(server_refs(s, &git, 201), moved);
+        assert_eq!(server_refs(s, &git, pid), moved);
 
         // A token whose boundary does not reach the project sees nothing there.
         let elsewhere = s.fine_token("bob", "repository:read", "personal_projects", &[]);
@@ -309,9 +325,9 @@ fn operators_can_mark_per_ref_push_checks_not_covered() {
                 "PUSH /{project_path}.git refs create",
             )],
         );
-        let carol = s.user("carol");
-        project(&s, 301, "mill", "stone", "private");
-        member(&s, 301, carol, 40);
+        s.user("carol");
+        let owner = s.legacy_token("carol", "api");
+        project(&s, &owner, "mill", "stone", "private");
         let fine = s.fine_token(
             "carol",
             "repository:read,repository:create,repository:update",
@@ -359,11 +375,13 @@ fn operators_can_mark_per_ref_push_checks_not_covered() {
 #[test]
 fn protected_branches_refuse_force_push_deletion_and_low_roles() {
     each_backend(|s: &Server| {
+        s.user("owner");
         let maint = s.user("maint");
         let dev = s.user("dev");
-        project(s, 401, "works", "gear", "private");
-        member(s, 401, maint, 40);
-        member(s, 401, dev, 30);
+        let owner = s.legacy_token("owner", "api");
+        let pid = project(s, &owner, "works", "gear", "private");
+        member(s, &owner, pid, maint, 40);
+        member(s, &owner, pid, dev, 30);
         let m_token = s.legacy_token("maint", "api");
         let d_token = s.legacy_token("dev", "api");
         let git = Git::new();
@@ -393,7 +411,9 @@ fn protected_branches_refuse_force_push_deletion_and_low_roles() {
         assert_eq!(created.json["allow_force_push"], false);
         let wildcard = s.call(
             "POST",
-            "/api/v4/projects/401/protected_branches?name=release/*&push_access_level=40",
+            &format!(
+                "/api/v4/projects/{pid}/protected_branches?name=release/*&push_access_level=40"
+            ),
             Some(&m_token),
             None,
         );
@@ -423,7 +443,7 @@ fn protected_branches_refuse_force_push_deletion_and_low_roles() {
         assert_eq!(one.json["push_access_levels"][0]["access_level"], 40);
 
         // Force-push to main is refused by the pre-receive hook; the repository is unchanged.
-        let before = server_refs(s, &git, 401);
+        let before = server_refs(s, &git, pid);
         git.ok(&work, &["reset", "-q", "--hard", "HEAD~1"]);
         git.commit(&work, "rewritten");
         let refused = git.fails(&work, &["push", "--force", "origin", "main"]);
@@ -432,12 +452,12 @@ fn protected_branches_refuse_force_push_deletion_and_low_roles() {
             "{refused}"
         );
         assert!(refused.contains("pre-receive hook declined"), "{refused}");
-        assert_eq!(server_refs(s, &git, 401), before);
+        assert_eq!(server_refs(s, &git, pid), before);
 
         // Deleting a protected branch is refused before git runs.
         let refused = git.fails(&work, &["push", "origin", "--delete", "main"]);
         assert!(refused.contains("cannot be deleted"), "{refused}");
-        assert_eq!(server_refs(s, &git, 401), before);
+        assert_eq!(server_refs(s, &git, pid), before);
 
         // A developer may push (fast-forward) to main but not to release/*.
         git.ok(&work, &["fetch", "-q", "origin"]);
@@ -458,7 +478,7 @@ fn protected_branches_refuse_force_push_deletion_and_low_roles() {
             refused.contains("protected branch 'release/1'") && refused.contains("maintainer"),
             "{refused}"
         );
-        let after = server_refs(s, &git, 401);
+        let after = server_refs(s, &git, pid);
         assert!(after.contains(&format!("{} refs/heads/main", git.head(&work))));
 
         // Force-push allowed on an unprotected branch; with allow_force_push on main too.
@@ -491,7 +511,7 @@ fn protected_branches_refuse_force_push_deletion_and_low_roles() {
         assert!(refused.contains("no one is allowed"), "{refused}");
         git.ok(
             Path::new("/"),
-            &["--git-dir", server_repo(s, 401).to_str().unwrap(), "fsck"],
+            &["--git-dir", server_repo(s, pid).to_str().unwrap(), "fsck"],
         );
     });
 }
@@ -499,12 +519,11 @@ fn protected_branches_refuse_force_push_deletion_and_low_roles() {
 #[test]
 fn anonymous_public_clone_private_needs_credentials_outsiders_see_nothing() {
     each_backend(|s: &Server| {
-        let owner = s.user("owner");
+        s.user("owner");
         s.user("outsider");
-        project(s, 501, "open", "source", "public");
-        project(s, 502, "closed", "secret", "private");
-        member(s, 501, owner, 50);
-        member(s, 502, owner, 50);
+        let api = s.legacy_token("owner", "api");
+        project(s, &api, "open", "source", "public");
+        project(s, &api, "closed", "secret", "private");
         let token = s.legacy_token("owner", "write_repository");
         let outsider = s.legacy_token("outsider", "api");
         let git = Git::new();
@@ -700,15 +719,15 @@ fn pkt(line: &str) -> Vec<u8> {
 #[test]
 fn bad_input_gets_clear_errors_and_leaves_the_repository_intact() {
     each_backend(|s: &Server| {
-        let dana = s.user("dana");
-        project(s, 601, "lab", "bench", "private");
-        member(s, 601, dana, 40);
+        s.user("dana");
+        let owner = s.legacy_token("dana", "api");
+        let pid = project(s, &owner, "lab", "bench", "private");
         let token = s.legacy_token("dana", "write_repository");
         let git = Git::new();
         let work = git.work_tree("work", &url(s, Some(&token), "lab/bench"));
         git.ok(&work, &["push", "-q", "origin", "main"]);
         let head = git.head(&work);
-        let before = server_refs(s, &git, 601);
+        let before = server_refs(s, &git, pid);
 
         // Unknown service, dumb HTTP, `..` segments.
         let r = s.get("/lab/bench.git/info/refs?service=git-frobnicate", &token);
@@ -774,13 +793,13 @@ fn bad_input_gets_clear_errors_and_leaves_the_repository_intact() {
             "{text}"
         );
         assert!(text.contains("ng refs/heads/main"), "{text}");
-        assert_eq!(server_refs(s, &git, 601), before);
+        assert_eq!(server_refs(s, &git, pid), before);
         // A create with garbage instead of a pack.
         let cmd = pkt(&format!("{zero} {fake} refs/heads/evil\0report-status\n"));
         body = [cmd, b"0000".to_vec(), b"garbage".to_vec()].concat();
         let (_, text) = raw(s, &post(rp, &token, rp_type, "", &body));
         assert!(!String::from_utf8_lossy(&text).contains("ok refs/heads/evil"));
-        assert_eq!(server_refs(s, &git, 601), before);
+        assert_eq!(server_refs(s, &git, pid), before);
 
         // Gzip request bodies are decompressed (protocol v2 ls-refs).
         let request = [
@@ -820,7 +839,7 @@ fn bad_input_gets_clear_errors_and_leaves_the_repository_intact() {
         assert_eq!(status, 400);
 
         // Still a healthy repository that clones.
-        assert_eq!(server_refs(s, &git, 601), before);
+        assert_eq!(server_refs(s, &git, pid), before);
         git.ok(
             &git.dir(""),
             &["clone", "-q", &url(s, Some(&token), "lab/bench"), "again"],
