@@ -846,3 +846,72 @@ fn bad_input_gets_clear_errors_and_leaves_the_repository_intact() {
         );
     });
 }
+
+/// Peak resident memory of a process, in KiB.
+#[cfg(target_os = "linux")]
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn large_pushes_and_clones_stream_through_bounded_memory() {
+    // Memory use does not depend on the database: SQLite only.
+    let s = Server::start(&common::Backend::Sqlite, &[]);
+    s.user("big");
+    let owner = s.legacy_token("big", "api");
+    let pid = project(&s, &owner, "data", "lake", "private");
+    let git = Git::new();
+    let work = git.work_tree("work", &url(&s, Some(&owner), "data/lake"));
+    git.ok(&work, &["push", "-q", "origin", "main"]);
+    let before = peak_rss_kib(s.pid());
+    // 64 MiB that does not compress, so the pack is as large, pushed and cloned back.
+    let mut blob = vec![0u8; 64 << 20];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for chunk in blob.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    std::fs::write(work.join("blob.bin"), &blob).unwrap();
+    drop(blob);
+    git.ok(&work, &["add", "blob.bin"]);
+    git.commit(&work, "big");
+    git.ok(
+        &work,
+        &[
+            "-c",
+            "core.compression=0",
+            "push",
+            "-q",
+            "origin",
+            "main",
+            "main:refs/heads/copy",
+        ],
+    );
+    let big = git.dir("big");
+    git.ok(
+        &git.dir(""),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            &url(&s, Some(&owner), "data/lake"),
+            big.to_str().unwrap(),
+        ],
+    );
+    assert!(big.join("packed-refs").exists() || big.join("refs/heads/copy").exists());
+    let after = peak_rss_kib(s.pid());
+    assert!(
+        after.saturating_sub(before) < 32 * 1024,
+        "the server's peak memory grew by {} KiB while 64 MiB went through",
+        after.saturating_sub(before)
+    );
+    assert!(server_refs(&s, &git, pid).contains("refs/heads/copy"));
+}

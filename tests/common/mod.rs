@@ -111,6 +111,11 @@ impl Server {
         }
     }
 
+    /// The server's process id (tests of its memory use read `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's data directory (SQLite file, repositories).
     pub fn data_dir(&self) -> &std::path::Path {
         self.data_dir.path()
