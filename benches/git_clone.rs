@@ -6,7 +6,6 @@
 //! Run: `cargo bench --bench git_clone` (release). Knobs: `TINFORGE_BENCH_COMMITS` (10000),
 //! `TINFORGE_BENCH_RUNS` (7). Nothing is downloaded; it needs `git` and its `http-backend`.
 
-use diesel::{Connection, RunQueryDsl, SqliteConnection};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -31,7 +30,7 @@ fn main() {
     let home = tmp.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
 
-    // tinforge with a user, a private project and a read token.
+    // tinforge with a user, a private project (over REST) and a read token.
     cli(
         &data,
         &[
@@ -41,6 +40,12 @@ fn main() {
             "bench",
             "--password",
             "password123",
+        ],
+    );
+    let api = cli(
+        &data,
+        &[
+            "token", "create", "--user", "bench", "--name", "a", "--scopes", "api",
         ],
     );
     let token = cli(
@@ -56,26 +61,31 @@ fn main() {
             "read_repository",
         ],
     );
-    let mut db = SqliteConnection::establish(&data.join("tinforge.sqlite3").to_string_lossy())
-        .expect("open the database");
-    for sql in [
-        "INSERT INTO \"groups\" (id, name, path, full_path, visibility, description, created_at) \
-         VALUES (1, 'bench', 'bench', 'bench', 'private', '', CURRENT_TIMESTAMP)",
-        "INSERT INTO projects (id, name, path, full_path, group_id, visibility, description, \
-         default_branch, created_at, last_activity_at) VALUES (1, 'repo', 'repo', 'bench/repo', 1, \
-         'private', '', 'main', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
-        "INSERT INTO members (user_id, project_id, access_level, created_at) \
-         VALUES (1, 1, 40, CURRENT_TIMESTAMP)",
-    ] {
-        diesel::sql_query(sql).execute(&mut db).expect("seed");
-    }
     let (mut server, base) = start_server(&data);
+    let post = |path: &str, body: serde_json::Value| -> serde_json::Value {
+        ureq::post(&format!("{base}{path}"))
+            .set("PRIVATE-TOKEN", &api)
+            .send_json(body)
+            .expect("seed over REST")
+            .into_json()
+            .expect("JSON")
+    };
+    let group = post(
+        "/api/v4/groups",
+        serde_json::json!({"name": "bench", "path": "bench", "visibility": "private"}),
+    );
+    let project = post(
+        "/api/v4/projects",
+        serde_json::json!({"name": "repo", "path": "repo", "namespace_id": group["id"],
+                           "visibility": "private", "default_branch": "main"}),
+    );
+    let project_id = project["id"].as_i64().expect("project id");
     let tinforge_url =
         base.replacen("http://", &format!("http://bench:{token}@"), 1) + "/bench/repo.git";
 
     // The first request creates the repository; fill it with fast-import and pack it.
     git(&home, tmp.path(), &["ls-remote", &tinforge_url]);
-    let repo = data.join("repositories/1.git");
+    let repo = data.join(format!("repositories/{project_id}.git"));
     let started = Instant::now();
     fill(&repo, commits);
     git(
@@ -92,7 +102,7 @@ fn main() {
 
     // git http-backend over the same repository.
     let bridge = Bridge::start(data.join("repositories"));
-    let backend_url = format!("http://127.0.0.1:{}/1.git", bridge.port);
+    let backend_url = format!("http://127.0.0.1:{}/{project_id}.git", bridge.port);
 
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
