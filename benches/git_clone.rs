@@ -72,7 +72,7 @@ fn main() {
     };
     let group = post(
         "/api/v4/groups",
-        serde_json::json!({"name": "bench", "path": "bench", "visibility": "private"}),
+        serde_json::json!({"name": "perf", "path": "perf", "visibility": "private"}),
     );
     let project = post(
         "/api/v4/projects",
@@ -81,7 +81,7 @@ fn main() {
     );
     let project_id = project["id"].as_i64().expect("project id");
     let tinforge_url =
-        base.replacen("http://", &format!("http://bench:{token}@"), 1) + "/bench/repo.git";
+        base.replacen("http://", &format!("http://bench:{token}@"), 1) + "/perf/repo.git";
 
     // The first request creates the repository; fill it with fast-import and pack it.
     git(&home, tmp.path(), &["ls-remote", &tinforge_url]);
