@@ -5,6 +5,7 @@ pub mod connection;
 pub mod error;
 pub mod groups;
 pub mod members;
+pub mod merge_requests;
 pub mod migrate;
 pub mod namespaces;
 pub mod password;

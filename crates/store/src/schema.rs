@@ -123,6 +123,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    merge_requests (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        iid -> BigInt,
+        title -> Text,
+        description -> Text,
+        state -> Text,
+        source_branch -> Text,
+        target_branch -> Text,
+        author_id -> BigInt,
+        merge_commit_sha -> Nullable<Text>,
+        merged_by_id -> Nullable<BigInt>,
+        closed_by_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        merged_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    merge_request_iid_counters (project_id) {
+        project_id -> BigInt,
+        last_iid -> BigInt,
+    }
+}
+
+diesel::table! {
+    merge_request_approvals (merge_request_id, user_id) {
+        merge_request_id -> BigInt,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(personal_access_tokens -> users (user_id));
 diesel::joinable!(token_grants -> personal_access_tokens (token_id));
 diesel::joinable!(token_grant_targets -> token_grants (grant_id));
@@ -140,4 +176,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     token_grant_targets,
     instance_secrets,
     protected_branches,
+    merge_requests,
+    merge_request_iid_counters,
+    merge_request_approvals,
 );
