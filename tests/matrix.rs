@@ -287,6 +287,11 @@ impl<'a> World<'a> {
             }
             // A protected branch (or wildcard) by name; the handler may say it is not protected.
             "name" if row.path.contains("/protected_branches/") => "main".to_string(),
+            // Repository objects by name; the handler may say they do not exist (empty repository).
+            "file_path" => "src%2FREADME.md".to_string(),
+            "sha" | "branch" => "main".to_string(),
+            "tag_name" => "v1.0".to_string(),
+            "merge_request_iid" => "1".to_string(),
             // A namespace is named by its id; a group's is the group's.
             "id" if row.path.starts_with("/api/v4/namespaces/") => f.group_id.to_string(),
             // A token of alice's other than the one making the request, no broader than any

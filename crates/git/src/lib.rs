@@ -9,10 +9,13 @@
 
 pub mod error;
 pub mod hook;
+pub mod merge_requests;
+pub mod objects;
 pub mod pkt;
 pub mod protected;
 pub mod push;
 pub mod repos;
+pub mod repository;
 pub mod smart;
 
 pub use error::GitError;
@@ -113,7 +116,11 @@ pub fn declare_git(registry: &mut EndpointRegistry) -> Result<(), String> {
     Ok(())
 }
 
-/// The REST routes of this crate (protected branches), added to the one REST route list.
+/// The REST routes of this crate (protected branches, the repository API, merge
+/// requests), added to the one REST
+/// route list.
 pub fn declare_rest(r: &mut RestRoutes) {
     protected::declare(r);
+    repository::declare(r);
+    merge_requests::declare(r);
 }

@@ -354,7 +354,7 @@ fn flag(params: &Map<String, Value>, key: &str) -> Result<bool, RestError> {
 }
 
 /// Query string, then a JSON or form body, merged as GitLab does; credentials are no parameters.
-fn params(req: &HttpRequest, body: &[u8]) -> Result<Map<String, Value>, RestError> {
+pub(crate) fn params(req: &HttpRequest, body: &[u8]) -> Result<Map<String, Value>, RestError> {
     let mut map = Map::new();
     let mut pairs = |encoded: &str| -> Result<(), RestError> {
         let list: Vec<(String, String)> = serde_urlencoded::from_str(encoded)
