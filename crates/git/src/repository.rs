@@ -720,8 +720,11 @@ async fn write_commit(
     blocking(move || {
         let repo = objects::open(&path)?;
         let exists = objects::branch_tip(&repo, &branch).is_some();
+        let empty = repo.references()?.next().is_none();
         let start = match (&start_branch, exists) {
+            // The first commit of an empty repository starts from nothing.
             (_, true) => None,
+            _ if empty => None,
             (Some(s), false) => Some(
                 objects::branch_tip(&repo, s)
                     .or_else(|| objects::resolve(&repo, s).map(|c| c.id()))
@@ -729,14 +732,10 @@ async fn write_commit(
                         "You can only create or edit files when you are on a branch ({s} not found)"
                     )))?,
             ),
-            // The first commit of an empty repository; otherwise the branch must exist.
             (None, false) => {
-                if repo.references()?.next().is_some() {
-                    return Err(RepoError::BadRequest(
-                        "You can only create or edit files when you are on a branch".into(),
-                    ));
-                }
-                None
+                return Err(RepoError::BadRequest(
+                    "You can only create or edit files when you are on a branch".into(),
+                ));
             }
         };
         Ok(objects::commit_actions(

@@ -1,0 +1,376 @@
+//! Merge requests over REST on SQLite and PostgreSQL: opened between branches written through the
+//! repository API, mergeability computed from the repository, merged (the merge visible in a
+//! fresh `git clone`), conflicts, the sha guard, tokens that may not merge, and protected targets.
+
+mod common;
+
+use common::{Server, each_backend};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+
+fn git(cwd: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", cwd)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .expect("run git");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "git {args:?} failed:\n{text}");
+    text
+}
+
+struct Fx<'a> {
+    s: &'a Server,
+    owner: String,
+    id: i64,
+}
+
+impl Fx<'_> {
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> common::Reply {
+        self.call_as(&self.owner, method, path, body)
+    }
+
+    fn call_as(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> common::Reply {
+        self.s.call(
+            method,
+            &format!("/api/v4/projects/{}{path}", self.id),
+            Some(token),
+            body,
+        )
+    }
+
+    /// One commit on `branch` (created from `start` when new) writing `file`.
+    fn write(&self, branch: &str, start: &str, file: &str, content: &str) -> String {
+        let r = self.call(
+            "POST",
+            "/repository/commits",
+            Some(json!({"branch": branch, "start_branch": start, "commit_message": format!("{file} on {branch}"),
+                        "actions": [{"action": if self.exists(branch, start, file) { "update" } else { "create" },
+                                     "file_path": file, "content": content}]})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json["id"].as_str().unwrap().to_string()
+    }
+
+    fn exists(&self, branch: &str, start: &str, file: &str) -> bool {
+        let at = if self
+            .call("GET", &format!("/repository/branches/{branch}"), None)
+            .status
+            == 200
+        {
+            branch
+        } else {
+            start
+        };
+        self.call("GET", &format!("/repository/files/{file}?ref={at}"), None)
+            .status
+            == 200
+    }
+
+    fn open(&self, source: &str, target: &str, title: &str) -> Value {
+        let r = self.call(
+            "POST",
+            "/merge_requests",
+            Some(
+                json!({"source_branch": source, "target_branch": target, "title": title,
+                        "description": "desc"}),
+            ),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json
+    }
+}
+
+fn setup<'a>(s: &'a Server, group: &str) -> Fx<'a> {
+    s.user("alice");
+    let owner = s.legacy_token("alice", "api");
+    let g = s.call(
+        "POST",
+        "/api/v4/groups",
+        Some(&owner),
+        Some(json!({"name": group, "path": group, "visibility": "private"})),
+    );
+    assert_eq!(g.status, 201, "{}", g.text);
+    let p = s.call(
+        "POST",
+        "/api/v4/projects",
+        Some(&owner),
+        Some(
+            json!({"name": "p", "path": "p", "namespace_id": g.json["id"],
+                    "visibility": "private", "default_branch": "main"}),
+        ),
+    );
+    assert_eq!(p.status, 201, "{}", p.text);
+    let fx = Fx {
+        s,
+        owner,
+        id: p.json["id"].as_i64().unwrap(),
+    };
+    fx.write("main", "main", "README.md", "# p\n");
+    fx
+}
+
+#[test]
+fn a_merge_request_is_opened_merged_and_seen_in_a_clone() {
+    each_backend(|s| {
+        let fx = setup(s, "mr");
+        let tip = fx.write("feature/x", "main", "feature.txt", "new\n");
+        fx.write("main", "main", "other.txt", "main moved on\n");
+
+        // Both branches must exist.
+        let r = fx.call(
+            "POST",
+            "/merge_requests",
+            Some(json!({"source_branch": "nope", "target_branch": "main", "title": "t"})),
+        );
+        assert_eq!(r.status, 404, "{}", r.text);
+        let r = fx.call(
+            "POST",
+            "/merge_requests",
+            Some(json!({"source_branch": "feature/x", "target_branch": "main"})),
+        );
+        assert_eq!(r.status, 400, "{}", r.text);
+
+        let mr = fx.open("feature/x", "main", "Add a feature");
+        assert_eq!(mr["iid"], 1);
+        assert_eq!(mr["state"], "opened");
+        assert_eq!(mr["sha"], tip);
+        assert_eq!(mr["merge_status"], "can_be_merged");
+        assert_eq!(mr["detailed_merge_status"], "mergeable");
+        assert_eq!(mr["has_conflicts"], false);
+        assert_eq!(mr["draft"], false);
+        assert_eq!(mr["author"]["username"], "alice");
+        assert_eq!(mr["references"]["full"], "mr/p!1");
+        assert!(
+            mr["web_url"]
+                .as_str()
+                .unwrap()
+                .ends_with("/mr/p/-/merge_requests/1")
+        );
+        // A second open MR for the same branches is refused.
+        let dup = fx.call(
+            "POST",
+            "/merge_requests",
+            Some(json!({"source_branch": "feature/x", "target_branch": "main", "title": "again"})),
+        );
+        assert_eq!(dup.status, 409, "{}", dup.text);
+
+        let changes = fx.call("GET", "/merge_requests/1/changes", None);
+        assert_eq!(changes.status, 200, "{}", changes.text);
+        let paths: Vec<&str> = changes.json["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["new_path"].as_str().unwrap())
+            .collect();
+        assert_eq!(paths, ["feature.txt"]);
+        assert_eq!(
+            fx.call("GET", "/merge_requests/1/diffs", None)
+                .json
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        let commits = fx.call("GET", "/merge_requests/1/commits", None);
+        assert_eq!(commits.json.as_array().unwrap().len(), 1);
+        assert_eq!(commits.json[0]["id"], tip);
+        let list = fx.call(
+            "GET",
+            "/merge_requests?state=opened&target_branch=main",
+            None,
+        );
+        assert_eq!(list.json.as_array().unwrap().len(), 1);
+        assert_eq!(list.header("X-Total"), Some("1"));
+        assert_eq!(
+            fx.call("GET", "/merge_requests?state=merged", None).json,
+            json!([])
+        );
+        assert_eq!(
+            fx.call("GET", "/merge_requests?state=bogus", None).status,
+            400
+        );
+        let mine = s.get("/api/v4/merge_requests?state=opened", &fx.owner);
+        assert_eq!(mine.status, 200, "{}", mine.text);
+        assert_eq!(mine.json.as_array().unwrap().len(), 1);
+
+        // Approve (once), then merge with the sha guard.
+        let a = fx.call("POST", "/merge_requests/1/approve", None);
+        assert_eq!(a.status, 201, "{}", a.text);
+        assert_eq!(a.json["approved_by"][0]["user"]["username"], "alice");
+        assert_eq!(
+            fx.call("POST", "/merge_requests/1/approve", None).status,
+            409
+        );
+        let stale = fx.call(
+            "PUT",
+            "/merge_requests/1/merge",
+            Some(json!({"sha": "0000000000000000000000000000000000000000"})),
+        );
+        assert_eq!(stale.status, 409, "{}", stale.text);
+        assert_eq!(
+            stale.json["message"],
+            format!("SHA does not match HEAD of source branch: {tip}")
+        );
+        let merged = fx.call(
+            "PUT",
+            "/merge_requests/1/merge",
+            Some(json!({"sha": tip, "should_remove_source_branch": true})),
+        );
+        assert_eq!(merged.status, 200, "{}", merged.text);
+        assert_eq!(merged.json["state"], "merged");
+        assert_eq!(merged.json["detailed_merge_status"], "not_open");
+        assert!(merged.json["merged_at"].is_string());
+        let merge_sha = merged.json["merge_commit_sha"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let again = fx.call("PUT", "/merge_requests/1/merge", None);
+        assert_eq!(again.status, 405, "{}", again.text);
+        assert_eq!(again.json["message"], "405 Method Not Allowed");
+        assert_eq!(
+            fx.call("GET", "/repository/branches/feature%2Fx", None)
+                .status,
+            404,
+            "the source branch was removed"
+        );
+
+        // The merge commit is on main, with both parents, in a fresh clone.
+        let dir = tempfile::tempdir().unwrap();
+        let url = s
+            .url
+            .replacen("http://", &format!("http://x:{}@", fx.owner), 1)
+            + "/mr/p.git";
+        git(dir.path(), &["clone", "-q", &url, "c"]);
+        let work = dir.path().join("c");
+        assert_eq!(git(&work, &["rev-parse", "HEAD"]).trim(), merge_sha);
+        let parents = git(&work, &["log", "-1", "--format=%P"]);
+        assert_eq!(parents.split_whitespace().count(), 2);
+        assert!(parents.contains(&tip));
+        assert_eq!(
+            std::fs::read_to_string(work.join("feature.txt")).unwrap(),
+            "new\n"
+        );
+        assert!(work.join("other.txt").exists());
+        let repo = s
+            .data_dir()
+            .join("repositories")
+            .join(format!("{}.git", fx.id));
+        git(
+            dir.path(),
+            &["--git-dir", repo.to_str().unwrap(), "fsck", "--no-progress"],
+        );
+
+        // Close, reopen, delete (the iid is not reused).
+        fx.write("topic", "main", "t.txt", "t\n");
+        let mr2 = fx.open("topic", "main", "Draft: topic");
+        assert_eq!(mr2["iid"], 2);
+        assert_eq!(mr2["draft"], true);
+        assert_eq!(fx.call("PUT", "/merge_requests/2/merge", None).status, 405);
+        let closed = fx.call(
+            "PUT",
+            "/merge_requests/2",
+            Some(json!({"state_event": "close"})),
+        );
+        assert_eq!(closed.json["state"], "closed");
+        assert!(closed.json["closed_at"].is_string());
+        let reopened = fx.call(
+            "PUT",
+            "/merge_requests/2",
+            Some(json!({"state_event": "reopen", "title": "Topic"})),
+        );
+        assert_eq!(
+            (
+                reopened.json["state"].as_str(),
+                reopened.json["title"].as_str()
+            ),
+            (Some("opened"), Some("Topic"))
+        );
+        assert_eq!(fx.call("DELETE", "/merge_requests/2", None).status, 204);
+        assert_eq!(fx.call("GET", "/merge_requests/2", None).status, 404);
+        assert_eq!(fx.open("topic", "main", "again")["iid"], 3);
+    });
+}
+
+#[test]
+fn conflicts_tokens_and_protected_targets() {
+    each_backend(|s| {
+        let fx = setup(s, "cf");
+        fx.write("clash", "main", "README.md", "# theirs\n");
+        fx.write("main", "main", "README.md", "# ours\n");
+        let mr = fx.open("clash", "main", "Conflicting");
+        assert_eq!(mr["has_conflicts"], true);
+        assert_eq!(mr["merge_status"], "cannot_be_merged");
+        assert_eq!(mr["detailed_merge_status"], "conflict");
+        let r = fx.call("PUT", "/merge_requests/1/merge", None);
+        assert_eq!(r.status, 406, "{}", r.text);
+        assert_eq!(r.json["message"], "Branch cannot be merged");
+
+        fx.write("clean", "main", "clean.txt", "c\n");
+        fx.open("clean", "main", "Clean");
+        // A member developer whose tokens are read-only cannot merge.
+        let bob = s.user("bob");
+        let r = fx.call(
+            "POST",
+            "/members",
+            Some(json!({"user_id": bob, "access_level": 30})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let read_only = s.legacy_token("bob", "read_api");
+        assert_eq!(
+            fx.call_as(&read_only, "GET", "/merge_requests/2", None)
+                .status,
+            200
+        );
+        assert_eq!(
+            fx.call_as(&read_only, "PUT", "/merge_requests/2/merge", None)
+                .status,
+            403
+        );
+        let mr_only = s.fine_token(
+            "bob",
+            "merge_request:read,merge_request:update",
+            "all_memberships",
+            &[],
+        );
+        assert_eq!(
+            fx.call_as(&mr_only, "PUT", "/merge_requests/2/merge", None)
+                .status,
+            403
+        );
+        // The target's merge level: Maintainers only.
+        let r = fx.call(
+            "POST",
+            "/protected_branches",
+            Some(json!({"name": "main", "push_access_level": 40, "merge_access_level": 40})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let bob_api = s.legacy_token("bob", "api");
+        let r = fx.call_as(&bob_api, "PUT", "/merge_requests/2/merge", None);
+        assert_eq!(r.status, 403, "{}", r.text);
+        assert_eq!(
+            fx.call("GET", "/merge_requests/2", None).json["state"],
+            "opened"
+        );
+        // Deleting needs the Owner.
+        assert_eq!(
+            fx.call_as(&bob_api, "DELETE", "/merge_requests/2", None)
+                .status,
+            403
+        );
+        // The owner (Maintainer+) merges.
+        let r = fx.call("PUT", "/merge_requests/2/merge", None);
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json["state"], "merged");
+    });
+}
