@@ -201,6 +201,32 @@ fn files_round_trip_through_the_api_and_a_clone() {
             Some(json!({"branch": "main", "content": big, "commit_message": "big"})),
         );
         assert_eq!(r.status, 413, "{}", r.text);
+        assert!(
+            r.json["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("413 File is larger"),
+            "{}",
+            r.text
+        );
+        // Larger than actix's default body limit, well within ours.
+        let large: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+        let r = call(
+            "POST",
+            "/files/large.bin",
+            Some(
+                json!({"branch": "main", "content": b64(&large), "encoding": "base64", "commit_message": "large"}),
+            ),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let f = call("GET", "/files/large.bin?ref=main", None);
+        assert_eq!(f.json["content"], b64(&large));
+        let r = call(
+            "DELETE",
+            "/files/large.bin",
+            Some(json!({"branch": "main", "commit_message": "drop large"})),
+        );
+        assert_eq!(r.status, 204, "{}", r.text);
 
         // The history and tree.
         let commits = call("GET", "/commits?ref_name=main", None);
@@ -211,7 +237,17 @@ fn files_round_trip_through_the_api_and_a_clone() {
             .iter()
             .map(|c| c["title"].as_str().unwrap())
             .collect();
-        assert_eq!(titles, ["drop binary", "edit a", "binary", "add a"]);
+        assert_eq!(
+            titles,
+            [
+                "drop large",
+                "large",
+                "drop binary",
+                "edit a",
+                "binary",
+                "add a"
+            ]
+        );
         let by_path = call(
             "GET",
             "/commits?ref_name=main&path=src%2Fa.md&per_page=1",
@@ -220,7 +256,7 @@ fn files_round_trip_through_the_api_and_a_clone() {
         assert_eq!(by_path.json.as_array().unwrap().len(), 1);
         assert_eq!(by_path.json[0]["title"], "edit a");
         assert_eq!(by_path.header("X-Next-Page"), Some("2"));
-        let binary_commit = commits.json[2].clone();
+        let binary_commit = commits.json[4].clone();
         assert_eq!(binary_commit["author_name"], "Ann");
         assert_eq!(binary_commit["committer_name"], "alice");
         let tree = call("GET", "/tree?recursive=true", None);

@@ -753,12 +753,31 @@ async fn write_commit(
     .await
 }
 
+/// Writes carry whole files (base64 in JSON grows them by a third): the body may be this large,
+/// each file in it at most [`objects::MAX_FILE_BYTES`].
+pub const MAX_WRITE_BODY: usize = 4 * objects::MAX_FILE_BYTES + 1024 * 1024;
+
+/// Reads a request body up to `limit` bytes (413 beyond), instead of actix's 256 KiB default.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> R<web::Bytes> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| RepoError::BadRequest(format!("request body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(RepoError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
 async fn file_write(
     auth: Authorized,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     kind: &str,
 ) -> R<HttpResponse> {
+    let body = read_body(payload, MAX_WRITE_BODY).await?;
     let path = file_path(&req)?;
     let p = params(&req, &body)?;
     let action = match kind {
@@ -790,15 +809,15 @@ async fn file_write(
     }
 }
 
-async fn file_create(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<HttpResponse> {
+async fn file_create(auth: Authorized, req: HttpRequest, body: web::Payload) -> R<HttpResponse> {
     file_write(auth, req, body, "create").await
 }
 
-async fn file_update(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<HttpResponse> {
+async fn file_update(auth: Authorized, req: HttpRequest, body: web::Payload) -> R<HttpResponse> {
     file_write(auth, req, body, "update").await
 }
 
-async fn file_delete(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<HttpResponse> {
+async fn file_delete(auth: Authorized, req: HttpRequest, body: web::Payload) -> R<HttpResponse> {
     file_write(auth, req, body, "delete").await
 }
 
@@ -884,7 +903,12 @@ fn parse_actions(p: &Map<String, Value>) -> R<Vec<Action>> {
     Ok(out)
 }
 
-async fn commit_create(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<HttpResponse> {
+async fn commit_create(
+    auth: Authorized,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> R<HttpResponse> {
+    let body = read_body(payload, MAX_WRITE_BODY).await?;
     let p = params(&req, &body)?;
     required(&p, "branch")?;
     required(&p, "commit_message")?;
