@@ -224,6 +224,26 @@ fn legacy_tokens_read_repository_clones_write_repository_pushes() {
         let refs = server_refs(s, &git, pid);
         assert!(!refs.contains("feature"), "{refs}");
 
+        // HEAD follows the project's default branch when it changes.
+        git.ok(&cloned, &["push", "-q", "origin", "main:refs/heads/stable"]);
+        let put = s.call(
+            "PUT",
+            &format!("/api/v4/projects/{pid}"),
+            Some(&owner),
+            Some(json!({"default_branch": "stable"})),
+        );
+        assert_eq!(put.status, 200, "{}", put.text);
+        let symref = git.ok(
+            &git.dir(""),
+            &[
+                "ls-remote",
+                "--symref",
+                &url(s, Some(&read), "acme/anvil"),
+                "HEAD",
+            ],
+        );
+        assert!(symref.contains("ref: refs/heads/stable\tHEAD"), "{symref}");
+
         // An api token reads and writes too; a read_api token reads.
         let api = s.legacy_token("alice", "api");
         git.ok(
