@@ -4,7 +4,10 @@
 pub mod connection;
 pub mod error;
 pub mod groups;
+pub mod issues;
+pub mod labels;
 pub mod migrate;
+pub mod notes;
 pub mod password;
 pub mod projects;
 pub mod schema;
