@@ -434,6 +434,43 @@ fn keyset_pagination_follows_the_cursor() {
     });
 }
 
+#[test]
+fn above_ten_thousand_issues_lists_drop_the_total() {
+    each_backend(|s: &Server| {
+        s.user("alice");
+        let api = s.legacy_token("alice", "api");
+        let p = project(s, &api, "big", "private");
+        open_ok(s, &api, p, "through the API");
+        // 10,001 more, straight into the database (same SQL on both backends).
+        let author = s.get("/api/v4/user", &api).json["id"].as_i64().unwrap();
+        s.sql(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 10002) \
+             INSERT INTO issues (project_id, iid, title, state, confidential, author_id, \
+             created_at, updated_at) SELECT {p}, i, 'bulk', 'opened', 1 = 0, {author}, \
+             '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM n"
+        ));
+        s.sql(&format!(
+            "UPDATE issue_iid_counters SET last_iid = 10002 WHERE project_id = {p}"
+        ));
+        let r = s.get(&format!("{}?per_page=50", issues_path(p)), &api);
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json.as_array().unwrap().len(), 50);
+        assert!(r.header("x-total").is_none(), "no X-Total above 10,000");
+        assert!(r.header("x-total-pages").is_none());
+        assert_eq!(r.header("x-next-page"), Some("2"));
+        assert!(link(&r, "last").is_none());
+        assert!(link(&r, "first").is_some());
+        let filtered = s.get(&format!("{}?search=through", issues_path(p)), &api);
+        assert_eq!(filtered.header("x-total"), Some("1"));
+        // Offsets past 50,000 are refused, as GitLab does for keyset-capable lists.
+        let deep = s.get(&format!("{}?per_page=100&page=502", issues_path(p)), &api);
+        assert_eq!(deep.status, 405, "{}", deep.text);
+        assert!(deep.json["error"].as_str().unwrap().starts_with("Offset pagination"));
+        let next = open_ok(s, &api, p, "after the bulk");
+        assert_eq!(next["iid"], 10003);
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Confidential issues
 
