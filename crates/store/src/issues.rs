@@ -316,8 +316,17 @@ pub struct IssuePage {
 
 type IssueQuery = issues::BoxedQuery<'static, MultiBackend>;
 
+/// What a filtered query is for: the label test is written differently for each, as the two
+/// backends' planners run them best. A page walks an order index and probes each row's labels
+/// (`EXISTS`, no set built first); a count walks the label's issue ids (`IN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Page,
+    Count,
+}
+
 /// The issues `filter` selects that `viewer` may see, unordered.
-fn filtered(filter: &IssueFilter, viewer: &Viewer) -> IssueQuery {
+fn filtered(filter: &IssueFilter, viewer: &Viewer, shape: Shape) -> IssueQuery {
     let mut q = issues::table.into_boxed();
     q = match &filter.projects {
         ProjectScope::One(id) => q.filter(issues::project_id.eq(*id)),
@@ -349,17 +358,44 @@ fn filtered(filter: &IssueFilter, viewer: &Viewer) -> IssueQuery {
     }
     q = match &filter.labels {
         LabelFilter::Ignore => q,
-        LabelFilter::AnyLabel => {
-            q.filter(issues::id.eq_any(issue_labels::table.select(issue_labels::issue_id)))
-        }
-        LabelFilter::NoLabels => {
-            q.filter(issues::id.ne_all(issue_labels::table.select(issue_labels::issue_id)))
-        }
+        LabelFilter::AnyLabel => q.filter(diesel::dsl::exists(
+            issue_labels::table.filter(issue_labels::issue_id.eq(issues::id)),
+        )),
+        LabelFilter::NoLabels => q.filter(diesel::dsl::not(diesel::dsl::exists(
+            issue_labels::table.filter(issue_labels::issue_id.eq(issues::id)),
+        ))),
         LabelFilter::All(names) => {
             for name in names {
                 let name = name.clone();
-                q = match filter.projects {
-                    ProjectScope::One(p) => q.filter(
+                let scope = match filter.projects {
+                    ProjectScope::One(p) => Some(p),
+                    _ => None,
+                };
+                q = match (shape, scope) {
+                    (Shape::Page, Some(p)) => q.filter(diesel::dsl::exists(
+                        issue_labels::table
+                            .filter(issue_labels::issue_id.eq(issues::id))
+                            .filter(
+                                issue_labels::label_id.eq_any(
+                                    labels_t::table
+                                        .filter(labels_t::project_id.eq(p))
+                                        .filter(labels_t::name.eq(name))
+                                        .select(labels_t::id),
+                                ),
+                            ),
+                    )),
+                    (Shape::Page, None) => q.filter(diesel::dsl::exists(
+                        issue_labels::table
+                            .filter(issue_labels::issue_id.eq(issues::id))
+                            .filter(
+                                issue_labels::label_id.eq_any(
+                                    labels_t::table
+                                        .filter(labels_t::name.eq(name))
+                                        .select(labels_t::id),
+                                ),
+                            ),
+                    )),
+                    (Shape::Count, Some(p)) => q.filter(
                         issues::id.eq_any(
                             issue_labels::table
                                 .filter(
@@ -373,7 +409,7 @@ fn filtered(filter: &IssueFilter, viewer: &Viewer) -> IssueQuery {
                                 .select(issue_labels::issue_id),
                         ),
                     ),
-                    _ => q.filter(
+                    (Shape::Count, None) => q.filter(
                         issues::id.eq_any(
                             issue_labels::table
                                 .filter(
@@ -403,11 +439,11 @@ fn filtered(filter: &IssueFilter, viewer: &Viewer) -> IssueQuery {
         PersonFilter::Ignore | PersonFilter::Anybody => q,
         PersonFilter::Nobody => q.filter(diesel::dsl::sql::<Bool>("1 = 0")),
     };
-    let assigned = || issue_assignees::table.select(issue_assignees::issue_id);
+    let assigned = || issue_assignees::table.filter(issue_assignees::issue_id.eq(issues::id));
     q = match &filter.assignee {
         PersonFilter::Ignore => q,
-        PersonFilter::Anybody => q.filter(issues::id.eq_any(assigned())),
-        PersonFilter::Nobody => q.filter(issues::id.ne_all(assigned())),
+        PersonFilter::Anybody => q.filter(diesel::dsl::exists(assigned())),
+        PersonFilter::Nobody => q.filter(diesel::dsl::not(diesel::dsl::exists(assigned()))),
         PersonFilter::Id(id) => q.filter(
             issues::id.eq_any(
                 issue_assignees::table
@@ -511,7 +547,7 @@ pub fn count_capped(
     filter: &IssueFilter,
     viewer: &Viewer,
 ) -> Result<Option<i64>, StoreError> {
-    let inner = filtered(filter, viewer)
+    let inner = filtered(filter, viewer, Shape::Count)
         .select(issues::id)
         .limit(COUNT_LIMIT + 1);
     let n: i64 = CountRows { inner }.get_result(conn)?;
@@ -555,7 +591,7 @@ pub fn list(
 ) -> Result<IssuePage, StoreError> {
     let (rows, total, limit) = match paging {
         Paging::Offset { offset, limit } => {
-            let rows: Vec<IssueRow> = ordered(filtered(filter, viewer), order)
+            let rows: Vec<IssueRow> = ordered(filtered(filter, viewer, Shape::Page), order)
                 .offset(offset)
                 .limit(limit + 1)
                 .select(IssueRow::as_select())
@@ -567,7 +603,7 @@ pub fn list(
             after: cursor,
             limit,
         } => {
-            let mut q = filtered(filter, viewer);
+            let mut q = filtered(filter, viewer, Shape::Page);
             if let Some(c) = cursor {
                 if c.at.is_some() != (order.by != OrderBy::Id) {
                     return Err(StoreError::Invalid("cursor does not match order_by".into()));
