@@ -59,6 +59,9 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         resolver: resolver.clone(),
         registry: Arc::new(registry),
     });
+    let graphql = tinforge_graphql::GraphqlService::new(tinforge_graphql::GraphqlConfig {
+        external_url: api.external_url.clone(),
+    });
     let resolver = web::Data::new(resolver);
     let api = web::Data::new(api);
     actix_web::rt::System::new().block_on(async move {
@@ -72,6 +75,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
                 .wrap(from_fn(request_log))
                 .configure(|cfg| routes.configure(cfg))
                 .configure(tinforge_api::configure_documents)
+                .configure(|cfg| graphql.configure(cfg))
                 .route("/", web::get().to(web_index))
                 .default_service(web::to(tinforge_api::route_not_found))
         })

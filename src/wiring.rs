@@ -6,7 +6,8 @@ use tinforge_gate::EndpointRegistry;
 /// Every declared endpoint of every surface: REST routes (checked against the router), then the
 /// GraphQL fields.
 pub fn registry() -> Result<EndpointRegistry, String> {
-    let registry = tinforge_api::rest_routes().registry()?;
+    let mut registry = tinforge_api::rest_routes().registry()?;
+    tinforge_graphql::declare_endpoints(&mut registry)?;
     Ok(registry)
 }
 

@@ -27,6 +27,9 @@ pub enum ApiError {
     /// 409 `{"message": "<text>"}`.
     #[error("{0}")]
     Conflict(String),
+    /// 405 `{"error": "<text>"}` (an unsupported combination, such as keyset pagination).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("413 Request Entity Too Large")]
     TooLarge,
     #[error(transparent)]
@@ -63,6 +66,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Gate(g) => g.status_code(),
             ApiError::Store(s) => GateError::Store(clone_store(s)).status_code(),
@@ -89,6 +93,7 @@ impl ResponseError for ApiError {
             }
             ApiError::NotFound(label) => tinforge_gate::error::not_found_body(label),
             ApiError::Conflict(m) => json!({ "message": m }),
+            ApiError::MethodNotAllowed(m) => json!({ "error": m }),
             ApiError::TooLarge => json!({ "message": "413 Request Entity Too Large" }),
             ApiError::Gate(g) => return g.error_response(),
             ApiError::Store(s) => return GateError::Store(clone_store(s)).error_response(),

@@ -1,9 +1,14 @@
-//! JSON shapes of users and timestamps as GitLab's v4 API writes them.
+//! JSON shapes of users, groups, projects, namespaces, members and timestamps as GitLab's v4 API
+//! writes them.
 
 use crate::ApiConfig;
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
-use tinforge_authz::Principal;
+use tinforge_authz::{Principal, Role};
+use tinforge_store::groups::{GroupRow, GroupTree};
+use tinforge_store::members::Member;
+use tinforge_store::namespaces::{self, NamespaceInfo};
+use tinforge_store::projects::ProjectRow;
 use tinforge_store::users::User;
 
 /// `2026-11-25T18:06:12.123Z`, GitLab's timestamp format.
@@ -64,6 +69,143 @@ pub fn user(u: &User, cfg: &ApiConfig, detail: UserDetail) -> Value {
         if let (Value::Object(base), Value::Object(more)) = (&mut v, extra) {
             base.extend(more);
         }
+    }
+    v
+}
+
+/// `{ext}/{username}` for personal namespaces, `{ext}/groups/{full_path}` for groups.
+pub fn namespace_web_url(ns: &NamespaceInfo, cfg: &ApiConfig) -> String {
+    if ns.kind == namespaces::KIND_USER {
+        format!("{}/{}", cfg.external_url, ns.full_path)
+    } else {
+        format!("{}/groups/{}", cfg.external_url, ns.full_path)
+    }
+}
+
+/// A namespace as `GET /namespaces` and a project's `namespace` show it.
+pub fn namespace(ns: &NamespaceInfo, cfg: &ApiConfig) -> Value {
+    json!({
+        "id": ns.id,
+        "name": ns.name,
+        "path": ns.path,
+        "kind": ns.kind,
+        "full_path": ns.full_path,
+        "parent_id": ns.parent_id,
+        "avatar_url": null,
+        "web_url": namespace_web_url(ns, cfg),
+    })
+}
+
+/// A group in GitLab's shape; `tree` holds its ancestors (for `full_name`).
+pub fn group(g: &GroupRow, tree: &GroupTree, cfg: &ApiConfig) -> Value {
+    json!({
+        "id": g.id,
+        "web_url": format!("{}/groups/{}", cfg.external_url, g.full_path),
+        "name": g.name,
+        "path": g.path,
+        "description": g.description,
+        "visibility": g.visibility,
+        "full_name": tree.full_name(g.id).unwrap_or_else(|| g.name.clone()),
+        "full_path": g.full_path,
+        "parent_id": g.parent_id,
+        "avatar_url": null,
+        "created_at": time(g.created_at),
+        "share_with_group_lock": false,
+        "require_two_factor_authentication": false,
+        "project_creation_level": "developer",
+        "subgroup_creation_level": "maintainer",
+        "lfs_enabled": false,
+        "request_access_enabled": false,
+        "emails_disabled": false,
+        "mentions_disabled": false,
+        "default_branch": null,
+        "marked_for_deletion_on": null,
+    })
+}
+
+/// A project in GitLab's shape (`simple`: the short form of `?simple=true`).
+pub fn project(p: &ProjectRow, ns: Option<&NamespaceInfo>, cfg: &ApiConfig, simple: bool) -> Value {
+    let web_url = format!("{}/{}", cfg.external_url, p.full_path);
+    let ns_full_name = ns.map(|n| n.full_name.clone()).unwrap_or_default();
+    let mut v = json!({
+        "id": p.id,
+        "description": p.description,
+        "name": p.name,
+        "name_with_namespace": format!("{ns_full_name} / {}", p.name),
+        "path": p.path,
+        "path_with_namespace": p.full_path,
+        "created_at": time(p.created_at),
+        "default_branch": p.default_branch,
+        "tag_list": [],
+        "topics": [],
+        "ssh_url_to_repo": null,
+        "http_url_to_repo": format!("{web_url}.git"),
+        "web_url": web_url,
+        "readme_url": null,
+        "forks_count": 0,
+        "avatar_url": null,
+        "star_count": 0,
+        "last_activity_at": time(p.last_activity_at),
+        "namespace": ns.map(|n| namespace(n, cfg)),
+    });
+    if simple {
+        return v;
+    }
+    let api = format!("{}/api/v4/projects/{}", cfg.external_url, p.id);
+    let extra = json!({
+        "visibility": p.visibility,
+        "owner": ns.and_then(|n| n.owner.as_ref()).map(|u| user(u, cfg, UserDetail::Basic)),
+        "creator_id": p.creator_id,
+        "archived": false,
+        "issues_enabled": true,
+        "merge_requests_enabled": true,
+        "jobs_enabled": true,
+        "wiki_enabled": false,
+        "snippets_enabled": false,
+        "container_registry_enabled": true,
+        "issues_access_level": "enabled",
+        "repository_access_level": "enabled",
+        "merge_requests_access_level": "enabled",
+        "builds_access_level": "enabled",
+        "container_registry_access_level": "enabled",
+        "open_issues_count": 0,
+        "shared_with_groups": [],
+        "marked_for_deletion_on": null,
+        "_links": {
+            "self": api,
+            "issues": format!("{api}/issues"),
+            "merge_requests": format!("{api}/merge_requests"),
+            "repo_branches": format!("{api}/repository/branches"),
+            "labels": format!("{api}/labels"),
+            "events": format!("{api}/events"),
+            "members": format!("{api}/members"),
+        },
+    });
+    if let (Value::Object(base), Value::Object(more)) = (&mut v, extra) {
+        base.extend(more);
+    }
+    v
+}
+
+/// GitLab's `permissions` of a single project: the caller's direct project and group access.
+pub fn project_permissions(project: Option<Role>, group: Option<Role>) -> Value {
+    let access = |r: Option<Role>| {
+        r.map(|r| json!({ "access_level": r.access_level(), "notification_level": 3 }))
+    };
+    json!({ "project_access": access(project), "group_access": access(group) })
+}
+
+/// A member: the user's basic profile plus the membership.
+pub fn member(m: &Member, cfg: &ApiConfig) -> Value {
+    let mut v = user(&m.user, cfg, UserDetail::Basic);
+    if let Value::Object(obj) = &mut v {
+        obj.insert("access_level".into(), json!(m.role.access_level()));
+        obj.insert("created_at".into(), json!(time(m.created_at)));
+        obj.insert(
+            "expires_at".into(),
+            json!(m.expires_at.map(|d| d.format("%Y-%m-%d").to_string())),
+        );
+        obj.insert("membership_state".into(), json!("active"));
     }
     v
 }

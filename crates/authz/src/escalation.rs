@@ -38,8 +38,12 @@ pub fn may_issue(
                 return Err("a fine-grained token can only create fine-grained tokens".into());
             }
             for g in grants {
+                // Resources outside projects and groups ignore boundaries, so for grants of only
+                // those the boundaries cannot make one token broader than the other.
+                let boundary_free = g.permissions.iter().all(|p| p.resource.ignores_boundary());
                 let covered = c.grants.iter().any(|cg| {
-                    g.permissions.is_subset(&cg.permissions) && g.boundary.within(&cg.boundary)
+                    g.permissions.is_subset(&cg.permissions)
+                        && (boundary_free || g.boundary.within(&cg.boundary))
                 });
                 if !covered {
                     return Err(format!(
@@ -153,6 +157,23 @@ mod tests {
             .is_err()
         );
         assert!(may_issue(Some(&fg), &[LegacyScope::ReadApi], &[]).is_err());
+        // Boundaries do not matter for resources outside projects and groups.
+        let rotator = principal(
+            TokenKind::FineGrained,
+            vec![],
+            vec![grant(
+                Boundary::Selected {
+                    projects: vec![1],
+                    groups: vec![],
+                },
+                &["personal_access_token:update"],
+            )],
+        );
+        let wide = grant(Boundary::AllMemberships, &["personal_access_token:update"]);
+        assert!(may_issue(Some(&rotator), &[], &[wide]).is_ok());
+        let wide_issue = grant(Boundary::AllMemberships, &["issue:read"]);
+        assert!(may_issue(Some(&fg), &[], std::slice::from_ref(&wide_issue)).is_ok());
+        assert!(may_issue(Some(&rotator), &[], &[wide_issue]).is_err());
         assert!(may_issue(None, &[LegacyScope::Sudo], &[]).is_ok());
     }
 }

@@ -6,9 +6,11 @@ use crate::credential;
 use crate::error::{DeniedTarget, GateError};
 use crate::registry::{Endpoint, EndpointRegistry, TargetSpec};
 use crate::resolve::TokenResolver;
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use futures_util::future::LocalBoxFuture;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use futures_util::future::{Ready, ready};
 use std::sync::Arc;
 use tinforge_authz::{Decision, DenyReason, LegacyScope, Principal, Target, TargetKind, decide};
 use tinforge_store::{DbConnection, Store, StoreError, groups, projects, users};
@@ -72,11 +74,55 @@ where
 
 impl FromRequest for Authorized {
     type Error = GateError;
-    type Future = LocalBoxFuture<'static, Result<Self, GateError>>;
+    type Future = Ready<Result<Self, GateError>>;
 
+    /// The decision the gate middleware already made; a handler outside the gate gets nothing.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { authorize(&req).await })
+        ready(
+            req.extensions_mut()
+                .remove::<Authorized>()
+                .ok_or_else(not_gated),
+        )
+    }
+}
+
+/// A handler asked for the gate's decision on a route that was not declared through it.
+pub fn not_gated() -> GateError {
+    GateError::Store(StoreError::Invalid("route is not behind the gate".into()))
+}
+
+/// The gate as middleware on every declared REST resource: it authorizes the request by the
+/// matched endpoint's declaration (a target, a list, or nothing) and leaves the result in the
+/// request for the handler's extractor. A denial answers at once; the handler never runs.
+pub async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let declared = state_of(req.request()).ok().and_then(|state| {
+        let pattern = req.request().match_pattern()?;
+        state
+            .registry
+            .lookup(req.method().as_str(), &pattern)
+            .map(|e| e.target)
+    });
+    let outcome = match declared {
+        // A method the resource does not route: actix answers 405 itself.
+        None => return Ok(next.call(req).await?.map_into_boxed_body()),
+        Some(TargetSpec::List) => crate::listing::authorize_list(req.request())
+            .await
+            .map(|l| {
+                req.extensions_mut().insert(l);
+            }),
+        Some(_) => authorize(req.request()).await.map(|a| {
+            req.extensions_mut().insert(a);
+        }),
+    };
+    match outcome {
+        Ok(()) => Ok(next.call(req).await?.map_into_boxed_body()),
+        Err(e) => {
+            let response = e.error_response();
+            Ok(req.into_response(response))
+        }
     }
 }
 
@@ -90,7 +136,7 @@ async fn authorize(req: &HttpRequest) -> Result<Authorized, GateError> {
         .cloned()
         .ok_or(GateError::Store(StoreError::NotFound))?;
     let target_ref = match endpoint.target {
-        TargetSpec::None => None,
+        TargetSpec::None | TargetSpec::List => None,
         TargetSpec::Project(p) | TargetSpec::Group(p) => {
             Some(decode(req.match_info().get(p).unwrap_or_default()))
         }
@@ -111,7 +157,11 @@ async fn authorize(req: &HttpRequest) -> Result<Authorized, GateError> {
         .await?
     };
     record_caller(req, principal.as_ref());
-    if endpoint.target != TargetSpec::None && target.is_none() {
+    if matches!(
+        endpoint.target,
+        TargetSpec::Project(_) | TargetSpec::Group(_)
+    ) && target.is_none()
+    {
         return Err(GateError::Denied {
             reason: DenyReason::NotVisible,
             requirement: endpoint.requirement,
@@ -224,7 +274,7 @@ pub fn resolve_target(
             Some(g) => Some(projects::group_target(conn, &g, user_id)?),
             None => None,
         },
-        TargetSpec::None => None,
+        TargetSpec::None | TargetSpec::List => None,
     })
 }
 
@@ -259,7 +309,7 @@ fn spec_label(spec: TargetSpec) -> Option<DeniedTarget> {
     let kind = match spec {
         TargetSpec::Project(_) => TargetKind::Project,
         TargetSpec::Group(_) => TargetKind::Group,
-        TargetSpec::None => return None,
+        TargetSpec::None | TargetSpec::List => return None,
     };
     Some(DeniedTarget {
         kind,

@@ -212,10 +212,11 @@ fn row(e: &Endpoint) -> CoverageRow {
             TargetSpec::Project(_) => "project",
             TargetSpec::Group(_) => "group",
             TargetSpec::None => "none",
+            TargetSpec::List => "list",
         },
         target_param: match e.target {
             TargetSpec::Project(p) | TargetSpec::Group(p) => Some(p),
-            TargetSpec::None => None,
+            TargetSpec::None | TargetSpec::List => None,
         },
         covered: e.is_covered(),
         summary: e.summary,

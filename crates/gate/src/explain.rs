@@ -176,7 +176,7 @@ fn find(
                     .iter()
                     .find(|(k, _)| k == name)
                     .map(|(_, v)| (e.target, decode(v))),
-                TargetSpec::None => None,
+                TargetSpec::None | TargetSpec::List => None,
             };
             Some((e.clone(), target))
         }

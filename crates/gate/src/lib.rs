@@ -8,6 +8,7 @@ pub mod credential;
 pub mod error;
 pub mod explain;
 pub mod issue;
+pub mod listing;
 pub mod middleware;
 pub mod registry;
 pub mod resolve;

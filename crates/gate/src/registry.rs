@@ -24,10 +24,12 @@ impl Surface {
     }
 }
 
-/// Which path parameter names the target project or group, if any.
+/// What an endpoint acts on: nothing in particular, the project or group a path parameter names,
+/// or a list of items that each get judged on their own (anonymous callers see public items).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetSpec {
     None,
+    List,
     Project(&'static str),
     Group(&'static str),
 }

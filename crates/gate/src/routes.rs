@@ -55,7 +55,8 @@ impl RestRoutes {
         Ok(registry)
     }
 
-    /// Registers every route into an actix service config, grouped by path in declaration order.
+    /// Registers every route into an actix service config, grouped by path in declaration order, each
+    /// behind the gate.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         let mut paths: Vec<&str> = Vec::new();
         for (e, _) in &self.entries {
@@ -72,7 +73,8 @@ impl RestRoutes {
                 }
                 resource = resource.route(make(method));
             }
-            cfg.service(resource);
+            // The gate runs before any handler of a declared route, whatever the handler extracts.
+            cfg.service(resource.wrap(actix_web::middleware::from_fn(crate::authorized::gate)));
         }
     }
 }
@@ -81,6 +83,12 @@ impl RouteDecl<'_> {
     /// The project named by path parameter `param` is the target.
     pub fn project(mut self, param: &'static str) -> Self {
         self.target = TargetSpec::Project(param);
+        self
+    }
+
+    /// A list without a target: every item is judged on its own, anonymous callers see public items.
+    pub fn list(mut self) -> Self {
+        self.target = TargetSpec::List;
         self
     }
 

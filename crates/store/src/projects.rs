@@ -1,11 +1,17 @@
-//! Projects, memberships and the authorization target of a project or group for a caller
-//! (effective role: direct or inherited membership, highest wins).
+//! Projects, their lists, and the authorization target of a project or group for a caller
+//! (effective role: direct or inherited membership, highest wins; the owner of a personal project
+//! is its Owner).
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, MultiBackend, write_transaction};
 use crate::error::StoreError;
-use crate::groups::{self, GroupRow};
-use crate::schema::{members, projects};
+use crate::groups::{self, GroupRow, GroupTree, like_pattern};
+use crate::members::{self, Source, UserAccess, Viewer};
+use crate::namespaces::{self, WriteError};
+use crate::schema::{members as members_table, projects};
+use crate::sql::lower;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable};
 use tinforge_authz::{Role, Target, TargetKind, Visibility};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -23,6 +29,12 @@ pub struct ProjectRow {
     pub creator_id: Option<i64>,
     pub created_at: chrono::NaiveDateTime,
     pub last_activity_at: chrono::NaiveDateTime,
+}
+
+impl ProjectRow {
+    pub fn visibility(&self) -> Visibility {
+        visibility(&self.visibility)
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<ProjectRow>, StoreError> {
@@ -49,47 +61,405 @@ pub fn find_by_ref(
 }
 
 /// Where a new project goes.
+#[derive(Debug, Clone, Copy)]
 pub enum Namespace<'a> {
-    User { id: i64, username: &'a str },
+    /// A user's personal namespace (`id` is the user's id).
+    User {
+        id: i64,
+        username: &'a str,
+    },
     Group(&'a GroupRow),
 }
 
-pub fn create(
-    conn: &mut DbConnection,
-    namespace: Namespace<'_>,
-    name: &str,
-    path: &str,
-    visibility: &str,
-    creator_id: i64,
-) -> Result<ProjectRow, StoreError> {
-    let (full_path, group_id, owner_id) = match namespace {
-        Namespace::User { id, username } => (format!("{username}/{path}"), None, Some(id)),
-        Namespace::Group(g) => (format!("{}/{}", g.full_path, path), Some(g.id), None),
-    };
-    if find_by_ref(conn, &full_path)?.is_some() {
-        return Err(StoreError::Conflict(format!(
-            "Path {full_path} has already been taken"
-        )));
+impl Namespace<'_> {
+    pub fn full_path(&self) -> &str {
+        match self {
+            Namespace::User { username, .. } => username,
+            Namespace::Group(g) => &g.full_path,
+        }
     }
-    let now = crate::now();
-    let id: i64 = diesel::insert_into(projects::table)
-        .values((
-            projects::name.eq(name),
-            projects::path.eq(path),
-            projects::full_path.eq(&full_path),
-            projects::group_id.eq(group_id),
-            projects::owner_id.eq(owner_id),
-            projects::visibility.eq(visibility),
-            projects::creator_id.eq(Some(creator_id)),
-            projects::created_at.eq(now),
-            projects::last_activity_at.eq(now),
-        ))
-        .returning(projects::id)
-        .get_result(conn)?;
-    find(conn, id)?.ok_or(StoreError::NotFound)
 }
 
-/// Adds or changes a membership of a project or group.
+/// A project to create.
+#[derive(Debug, Clone)]
+pub struct NewProject<'a> {
+    pub namespace: Namespace<'a>,
+    pub name: &'a str,
+    pub path: &'a str,
+    pub description: &'a str,
+    pub visibility: Visibility,
+    /// `main` when not given.
+    pub default_branch: Option<&'a str>,
+    pub creator_id: i64,
+}
+
+/// Git's rules for a branch name, simplified: what is wrong with it, if anything.
+pub fn branch_problem(name: &str) -> Option<String> {
+    let bad = name.is_empty()
+        || name.len() > 255
+        || name.starts_with(['-', '/', '.'])
+        || name.ends_with(['/', '.'])
+        || name.ends_with(".lock")
+        || name.contains("..")
+        || name.contains("//")
+        || name.contains("@{")
+        || name == "@"
+        || name
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c));
+    bad.then(|| "is invalid".to_string())
+}
+
+fn visibility_above_group(v: Visibility, group: &GroupRow) -> Option<(&'static str, String)> {
+    (v > group.visibility()).then(|| {
+        (
+            "visibility_level",
+            format!(
+                "{} is not allowed in a {} group.",
+                v.as_str(),
+                group.visibility
+            ),
+        )
+    })
+}
+
+fn path_problems(
+    conn: &mut DbConnection,
+    namespace_full_path: &str,
+    path: &str,
+) -> Result<Vec<(&'static str, String)>, StoreError> {
+    if let Some(p) = namespaces::path_problem(path) {
+        return Ok(vec![("path", p)]);
+    }
+    if namespaces::full_path_taken(conn, &format!("{namespace_full_path}/{path}"))? {
+        return Ok(vec![("path", "has already been taken".into())]);
+    }
+    Ok(Vec::new())
+}
+
+/// Field problems of a new project (GitLab's messages), including a taken path.
+pub fn validate(
+    conn: &mut DbConnection,
+    new: &NewProject<'_>,
+) -> Result<Vec<(&'static str, String)>, StoreError> {
+    let mut problems = Vec::new();
+    if let Some(p) = namespaces::name_problem(new.name, false) {
+        problems.push(("name", p));
+    }
+    problems.extend(path_problems(conn, new.namespace.full_path(), new.path)?);
+    if let Some(b) = new.default_branch
+        && let Some(p) = branch_problem(b)
+    {
+        problems.push(("default_branch", p));
+    }
+    if let Namespace::Group(g) = new.namespace {
+        problems.extend(visibility_above_group(new.visibility, g));
+    }
+    Ok(problems)
+}
+
+/// Creates a project. In a personal namespace the owner becomes its Owner member; in a group a
+/// creator below Maintainer there becomes Maintainer of the project (GitLab's rule).
+pub fn create(conn: &mut DbConnection, new: &NewProject<'_>) -> Result<ProjectRow, WriteError> {
+    write_transaction(conn, |conn| {
+        let problems = validate(conn, new)?;
+        if !problems.is_empty() {
+            return Err(WriteError::Invalid(problems));
+        }
+        let (group_id, owner_id) = match new.namespace {
+            Namespace::User { id, .. } => (None, Some(id)),
+            Namespace::Group(g) => (Some(g.id), None),
+        };
+        let full_path = format!("{}/{}", new.namespace.full_path(), new.path);
+        let now = crate::now();
+        let id: i64 = diesel::insert_into(projects::table)
+            .values((
+                projects::name.eq(new.name.trim()),
+                projects::path.eq(new.path),
+                projects::full_path.eq(&full_path),
+                projects::group_id.eq(group_id),
+                projects::owner_id.eq(owner_id),
+                projects::visibility.eq(new.visibility.as_str()),
+                projects::description.eq(new.description),
+                projects::default_branch.eq(new.default_branch.unwrap_or("main")),
+                projects::creator_id.eq(Some(new.creator_id)),
+                projects::created_at.eq(now),
+                projects::last_activity_at.eq(now),
+            ))
+            .returning(projects::id)
+            .get_result(conn)?;
+        match new.namespace {
+            Namespace::User { id: owner, .. } => {
+                members::put(conn, Source::Project(id), owner, Role::Owner, None)?;
+            }
+            Namespace::Group(g) => {
+                let chain = groups::self_and_ancestors(conn, g.id)?;
+                let access = members::access_of(conn, new.creator_id)?;
+                if access.group_role(&chain) < Role::Maintainer {
+                    members::put(
+                        conn,
+                        Source::Project(id),
+                        new.creator_id,
+                        Role::Maintainer,
+                        None,
+                    )?;
+                }
+            }
+        }
+        Ok(find(conn, id)?.ok_or(StoreError::NotFound)?)
+    })
+}
+
+/// Changes to a project; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectChanges {
+    pub name: Option<String>,
+    pub path: Option<String>,
+    pub description: Option<String>,
+    pub default_branch: Option<String>,
+    pub visibility: Option<Visibility>,
+}
+
+impl ProjectChanges {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.path.is_none()
+            && self.description.is_none()
+            && self.default_branch.is_none()
+            && self.visibility.is_none()
+    }
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    id: i64,
+    changes: &ProjectChanges,
+) -> Result<ProjectRow, WriteError> {
+    write_transaction(conn, |conn| {
+        let p = find(conn, id)?.ok_or(StoreError::NotFound)?;
+        let group = match p.group_id {
+            Some(g) => groups::find(conn, g)?,
+            None => None,
+        };
+        let namespace_path = p
+            .full_path
+            .rsplit_once('/')
+            .map(|(ns, _)| ns.to_string())
+            .unwrap_or_default();
+        let mut problems = Vec::new();
+        if let Some(name) = &changes.name
+            && let Some(m) = namespaces::name_problem(name, false)
+        {
+            problems.push(("name", m));
+        }
+        if let Some(path) = changes.path.as_deref().filter(|x| *x != p.path) {
+            problems.extend(path_problems(conn, &namespace_path, path)?);
+        }
+        if let Some(b) = &changes.default_branch
+            && let Some(m) = branch_problem(b)
+        {
+            problems.push(("default_branch", m));
+        }
+        if let (Some(v), Some(g)) = (changes.visibility, &group) {
+            problems.extend(visibility_above_group(v, g));
+        }
+        if !problems.is_empty() {
+            return Err(WriteError::Invalid(problems));
+        }
+        let path = changes.path.as_deref().unwrap_or(&p.path);
+        diesel::update(projects::table.find(id))
+            .set((
+                projects::name.eq(changes.name.as_deref().map(str::trim).unwrap_or(&p.name)),
+                projects::path.eq(path),
+                projects::full_path.eq(format!("{namespace_path}/{path}")),
+                projects::description.eq(changes.description.as_deref().unwrap_or(&p.description)),
+                projects::default_branch.eq(changes
+                    .default_branch
+                    .as_deref()
+                    .unwrap_or(&p.default_branch)),
+                projects::visibility.eq(changes
+                    .visibility
+                    .map(Visibility::as_str)
+                    .unwrap_or(&p.visibility)),
+                projects::last_activity_at.eq(crate::now()),
+            ))
+            .execute(conn)?;
+        Ok(find(conn, id)?.ok_or(StoreError::NotFound)?)
+    })
+}
+
+/// Deletes a project with its memberships (and whatever else hangs off it), at once.
+pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
+    write_transaction(conn, |conn| {
+        let n = diesel::delete(projects::table.find(id)).execute(conn)?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    })
+}
+
+/// Filters of project lists. Membership filters concern the viewer's user.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectFilter {
+    /// Candidates are narrowed to what this viewer could see (the gate then applies the token).
+    pub viewer: Viewer,
+    /// Name or path contains (case-insensitive); with `search_namespaces`, the full path.
+    pub search: Option<String>,
+    pub search_namespaces: bool,
+    pub visibility: Option<Visibility>,
+    /// Only projects where the viewer's effective role is at least this (Guest: `membership`,
+    /// Owner: `owned`).
+    pub min_access_level: Option<Role>,
+    /// Only projects directly in these groups.
+    pub group_ids: Option<Vec<i64>>,
+    /// Only personal projects of this user.
+    pub owner_id: Option<i64>,
+    pub ids: Option<Vec<i64>>,
+    pub id_after: Option<i64>,
+    pub id_before: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProjectOrder {
+    Id,
+    Name,
+    Path,
+    #[default]
+    CreatedAt,
+    LastActivityAt,
+}
+
+impl ProjectOrder {
+    pub fn parse(s: &str) -> Option<ProjectOrder> {
+        Some(match s {
+            "id" => ProjectOrder::Id,
+            "name" => ProjectOrder::Name,
+            "path" => ProjectOrder::Path,
+            "created_at" => ProjectOrder::CreatedAt,
+            "last_activity_at" | "updated_at" => ProjectOrder::LastActivityAt,
+            _ => return None,
+        })
+    }
+}
+
+type ProjectCond =
+    Box<dyn BoxableExpression<projects::table, MultiBackend, SqlType = Nullable<Bool>>>;
+
+/// Projects where the user of `reach` holds a role (directly, through a group, or as owner).
+fn reached(reach: &members::Reach) -> ProjectCond {
+    let mut cond: ProjectCond = Box::new(projects::owner_id.eq(reach.user_id));
+    if !reach.project_ids.is_empty() {
+        cond = Box::new(cond.or(projects::id.eq_any(reach.project_ids.clone()).nullable()));
+    }
+    if !reach.group_ids.is_empty() {
+        cond = Box::new(cond.or(projects::group_id.eq_any(reach.group_ids.clone())));
+    }
+    cond
+}
+
+/// Projects matching `filter`, ordered, ties broken by id (a few queries, none per project).
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &ProjectFilter,
+    order: ProjectOrder,
+    descending: bool,
+) -> Result<Vec<ProjectRow>, StoreError> {
+    let access = match filter.viewer.user_id() {
+        Some(u) => Some(members::access_of(conn, u)?),
+        None => None,
+    };
+    let visible: Option<ProjectCond> = match (filter.viewer, &access) {
+        (Viewer::Admin(_), _) => None,
+        (Viewer::User(_), Some(a)) => {
+            let reach = members::reach(conn, a, Role::Guest)?;
+            Some(Box::new(
+                projects::visibility
+                    .eq_any([Visibility::Public.as_str(), Visibility::Internal.as_str()])
+                    .nullable()
+                    .or(reached(&reach)),
+            ))
+        }
+        _ => Some(Box::new(
+            projects::visibility
+                .eq(Visibility::Public.as_str())
+                .nullable(),
+        )),
+    };
+    let membership: Option<ProjectCond> = match (filter.min_access_level, &access) {
+        (None, _) => None,
+        (Some(_), None) => Some(Box::new(sql::<Nullable<Bool>>("1=0"))),
+        (Some(min), Some(a)) => Some(reached(&members::reach(conn, a, min.max(Role::Guest))?)),
+    };
+    let mut q = projects::table.select(ProjectRow::as_select()).into_boxed();
+    if let Some(c) = visible {
+        q = q.filter(c);
+    }
+    if let Some(c) = membership {
+        q = q.filter(c);
+    }
+    if let Some(s) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+        let pattern = like_pattern(s);
+        let mut cond: ProjectCond = Box::new(
+            lower(projects::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(projects::path).like(pattern.clone()).escape('\\'))
+                .nullable(),
+        );
+        if filter.search_namespaces {
+            cond = Box::new(
+                cond.or(lower(projects::full_path)
+                    .like(pattern)
+                    .escape('\\')
+                    .nullable()),
+            );
+        }
+        q = q.filter(cond);
+    }
+    if let Some(v) = filter.visibility {
+        q = q.filter(projects::visibility.eq(v.as_str()));
+    }
+    if let Some(ids) = &filter.group_ids {
+        q = q.filter(projects::group_id.eq_any(ids.clone()));
+    }
+    if let Some(owner) = filter.owner_id {
+        q = q.filter(projects::owner_id.eq(owner));
+    }
+    if let Some(ids) = &filter.ids {
+        q = q.filter(projects::id.eq_any(ids.clone()));
+    }
+    if let Some(after) = filter.id_after {
+        q = q.filter(projects::id.gt(after));
+    }
+    if let Some(before) = filter.id_before {
+        q = q.filter(projects::id.lt(before));
+    }
+    q = match (order, descending) {
+        (ProjectOrder::Id, false) => q.order(projects::id.asc()),
+        (ProjectOrder::Id, true) => q.order(projects::id.desc()),
+        (ProjectOrder::Name, false) => q.order((projects::name.asc(), projects::id.asc())),
+        (ProjectOrder::Name, true) => q.order((projects::name.desc(), projects::id.desc())),
+        (ProjectOrder::Path, false) => q.order((projects::path.asc(), projects::id.asc())),
+        (ProjectOrder::Path, true) => q.order((projects::path.desc(), projects::id.desc())),
+        (ProjectOrder::CreatedAt, false) => {
+            q.order((projects::created_at.asc(), projects::id.asc()))
+        }
+        (ProjectOrder::CreatedAt, true) => {
+            q.order((projects::created_at.desc(), projects::id.desc()))
+        }
+        (ProjectOrder::LastActivityAt, false) => {
+            q.order((projects::last_activity_at.asc(), projects::id.asc()))
+        }
+        (ProjectOrder::LastActivityAt, true) => {
+            q.order((projects::last_activity_at.desc(), projects::id.desc()))
+        }
+    };
+    Ok(q.load(conn)?)
+}
+
+/// Adds or changes a membership of a project or group (no checks: seeding and tests).
 pub fn set_member(
     conn: &mut DbConnection,
     kind: TargetKind,
@@ -97,66 +467,58 @@ pub fn set_member(
     user_id: i64,
     role: Role,
 ) -> Result<(), StoreError> {
-    let (project_id, group_id) = match kind {
-        TargetKind::Project => (Some(source_id), None),
-        TargetKind::Group => (None, Some(source_id)),
+    let source = match kind {
+        TargetKind::Project => Source::Project(source_id),
+        TargetKind::Group => Source::Group(source_id),
     };
-    crate::connection::write_transaction(conn, |conn| {
-        let mut query = members::table
-            .filter(members::user_id.eq(user_id))
-            .select(members::id)
-            .into_boxed();
-        query = match kind {
-            TargetKind::Project => query.filter(members::project_id.eq(source_id)),
-            TargetKind::Group => query.filter(members::group_id.eq(source_id)),
-        };
-        let existing = query.first::<i64>(conn).optional()?;
-        match existing {
-            Some(id) => diesel::update(members::table.find(id))
-                .set(members::access_level.eq(role.access_level()))
-                .execute(conn)?,
-            None => diesel::insert_into(members::table)
-                .values((
-                    members::user_id.eq(user_id),
-                    members::project_id.eq(project_id),
-                    members::group_id.eq(group_id),
-                    members::access_level.eq(role.access_level()),
-                    members::created_at.eq(crate::now()),
-                ))
-                .execute(conn)?,
-        };
-        Ok(())
-    })
+    write_transaction(conn, |conn| members::put(conn, source, user_id, role, None))
 }
 
-/// The highest role `user_id` holds directly on the project or on any of the groups.
+/// The highest role `user_id` holds directly (and unexpired) on the project or on any of the groups.
 fn effective_role(
     conn: &mut DbConnection,
     user_id: i64,
     project_id: Option<i64>,
     group_ids: &[i64],
 ) -> Result<Role, StoreError> {
-    let mut levels: Vec<i32> = members::table
-        .filter(members::user_id.eq(user_id))
-        .filter(members::group_id.eq_any(group_ids))
-        .select(members::access_level)
-        .load(conn)?;
-    if let Some(pid) = project_id {
-        levels.extend(
-            members::table
-                .filter(members::user_id.eq(user_id))
-                .filter(members::project_id.eq(pid))
-                .select(members::access_level)
-                .load::<i32>(conn)?,
-        );
-    }
+    let today = chrono::Utc::now().date_naive();
+    let mut query = members_table::table
+        .filter(members_table::user_id.eq(user_id))
+        .select((members_table::access_level, members_table::expires_at))
+        .into_boxed();
+    query = match project_id {
+        Some(pid) => query.filter(
+            members_table::group_id
+                .eq_any(group_ids.to_vec())
+                .or(members_table::project_id.eq(pid)),
+        ),
+        None => query.filter(members_table::group_id.eq_any(group_ids.to_vec())),
+    };
+    let levels: Vec<(i32, Option<chrono::NaiveDate>)> = query.load(conn)?;
     Ok(Role::highest(
-        levels.into_iter().filter_map(Role::from_access_level),
+        levels
+            .into_iter()
+            .filter(|(_, exp)| exp.is_none_or(|d| d > today))
+            .filter_map(|(l, _)| Role::from_access_level(l)),
     ))
 }
 
 fn visibility(text: &str) -> Visibility {
     Visibility::parse(text).unwrap_or(Visibility::Private)
+}
+
+/// The project as an authorization target, from a loaded tree and the caller's access.
+pub fn target_in(p: &ProjectRow, tree: &GroupTree, access: Option<&UserAccess>) -> Target {
+    let ancestors = p.group_id.map(|g| tree.chain(g)).unwrap_or_default();
+    Target {
+        kind: TargetKind::Project,
+        id: p.id,
+        full_path: p.full_path.clone(),
+        visibility: p.visibility(),
+        role: access.map_or(Role::None, |a| a.project_role(p, &ancestors)),
+        ancestor_group_ids: ancestors,
+        personal_owner_id: p.owner_id,
+    }
 }
 
 /// The project as an authorization target for `user_id` (None: anonymous).

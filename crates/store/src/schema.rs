@@ -51,6 +51,19 @@ diesel::table! {
         group_id -> Nullable<BigInt>,
         access_level -> Integer,
         created_at -> Timestamp,
+        expires_at -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    namespaces (id) {
+        id -> BigInt,
+        kind -> Text,
+        path -> Text,
+        full_path -> Text,
+        user_id -> Nullable<BigInt>,
+        group_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
     }
 }
 
@@ -173,12 +186,14 @@ diesel::joinable!(issue_assignees -> users (user_id));
 diesel::joinable!(issue_labels -> issues (issue_id));
 diesel::joinable!(issue_labels -> labels (label_id));
 diesel::joinable!(notes -> issues (issue_id));
+diesel::joinable!(namespaces -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     groups,
     projects,
     members,
+    namespaces,
     personal_access_tokens,
     token_grants,
     token_grant_targets,

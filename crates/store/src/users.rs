@@ -103,6 +103,7 @@ pub fn create(conn: &mut DbConnection, new: &NewUser<'_>) -> Result<User, StoreE
             ))
             .returning(users::id)
             .get_result(conn)?;
+        crate::namespaces::create_for_user(conn, id, new.username)?;
         find(conn, id)?.ok_or(StoreError::NotFound)
     })
 }

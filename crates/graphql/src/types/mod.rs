@@ -1,0 +1,15 @@
+//! The GraphQL object types, with GitLab's names (camelCase fields, `gid://gitlab/<Class>/<id>` ids).
+
+mod connection;
+mod group;
+mod namespace;
+mod project;
+mod scalars;
+mod user;
+
+pub use connection::{IdCursor, List, ListCount, MAX_PAGE_SIZE, PageArgs, page};
+pub use group::Group;
+pub use namespace::Namespace;
+pub use project::Project;
+pub use scalars::{Time, VisibilityLevel, gid, parse_gid};
+pub use user::{User, UserState};

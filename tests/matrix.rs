@@ -1,0 +1,538 @@
+//! The authorization matrix, generated from the registry: for every declared endpoint (read from
+//! the coverage report, so a new endpoint is in the matrix the moment it is declared), every kind
+//! of caller is tried against the real server and the answer is compared with what the
+//! declaration says. An endpoint whose path parameters the matrix cannot fill fails the test.
+//!
+//! Expectations are derived from the declaration (permissions, legacy scopes, minimum role,
+//! admin-only, covered) by the rules of permissions.md, not by calling `decide()`.
+
+mod common;
+
+use common::{Backend, Reply, Server};
+use serde_json::{Value, json};
+use std::cell::Cell;
+
+/// Every legacy scope, each tried alone.
+const SCOPES: [&str; 12] = [
+    "api",
+    "read_api",
+    "read_user",
+    "read_repository",
+    "write_repository",
+    "read_registry",
+    "write_registry",
+    "create_runner",
+    "manage_runner",
+    "self_rotate",
+    "sudo",
+    "admin_mode",
+];
+
+/// Every grantable fine-grained permission.
+fn all_permissions() -> Vec<String> {
+    let resources = [
+        "project",
+        "group",
+        "member",
+        "issue",
+        "merge_request",
+        "pipeline",
+        "repository",
+        "container_registry",
+        "personal_access_token",
+        "runner",
+    ];
+    let mut all: Vec<String> = resources
+        .iter()
+        .flat_map(|r| ["create", "read", "update", "delete"].map(|a| format!("{r}:{a}")))
+        .collect();
+    all.push("user:read".into());
+    all.push("user:update".into());
+    all
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    surface: String,
+    method: String,
+    path: String,
+    permissions: Vec<String>,
+    legacy_scopes: Vec<String>,
+    min_role: i64,
+    admin_only: bool,
+    covered: bool,
+    target: String,
+    target_param: Option<String>,
+}
+
+impl Row {
+    fn from(v: &Value) -> Row {
+        let strings = |k: &str| {
+            v[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_string())
+                .collect()
+        };
+        Row {
+            surface: v["surface"].as_str().unwrap().into(),
+            method: v["method"].as_str().unwrap().into(),
+            path: v["path"].as_str().unwrap().into(),
+            permissions: strings("permissions"),
+            legacy_scopes: strings("legacy_scopes"),
+            min_role: v["min_role"].as_i64().unwrap(),
+            admin_only: v["admin_only"].as_bool().unwrap(),
+            covered: v["covered"].as_bool().unwrap(),
+            target: v["target"].as_str().unwrap().into(),
+            target_param: v["target_param"].as_str().map(str::to_string),
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    fn has_target(&self) -> bool {
+        matches!(self.target.as_str(), "project" | "group")
+    }
+
+    /// Lists judge every item on its own: anonymous callers get the public ones.
+    fn is_list(&self) -> bool {
+        self.target == "list"
+    }
+
+    /// Resources outside projects and groups ignore a grant's boundary.
+    fn ignores_boundary(&self) -> bool {
+        self.permissions.iter().all(|p| {
+            ["user:", "personal_access_token:", "runner:"]
+                .iter()
+                .any(|r| p.starts_with(r))
+        })
+    }
+
+    fn grantable(&self) -> bool {
+        let all = all_permissions();
+        self.permissions.iter().all(|p| all.contains(p))
+    }
+}
+
+/// What a case expects.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expect {
+    Allowed,
+    Status(u16),
+}
+
+/// The fixtures of one case: a private group with a private project, both owned by alice, with bob
+/// as Guest; the objects path parameters name.
+struct Fixture {
+    project_id: i64,
+    group_id: i64,
+}
+
+struct World<'a> {
+    s: &'a Server,
+    admin: String,
+    alice: i64,
+    alice_api: String,
+    bob: i64,
+    seq: Cell<u32>,
+}
+
+impl<'a> World<'a> {
+    fn new(s: &'a Server) -> World<'a> {
+        s.admin("root");
+        let alice = s.user("alice");
+        let bob = s.user("bob");
+        s.user("mallory");
+        World {
+            s,
+            admin: s.legacy_token("root", "api,admin_mode"),
+            alice,
+            alice_api: s.legacy_token("alice", "api"),
+            bob,
+            seq: Cell::new(0),
+        }
+    }
+
+    fn next(&self) -> u32 {
+        self.seq.set(self.seq.get() + 1);
+        self.seq.get()
+    }
+
+    fn ok(&self, r: Reply, what: &str) -> Value {
+        assert!(
+            r.status < 300,
+            "fixture {what} failed: {} {}",
+            r.status,
+            r.text
+        );
+        r.json
+    }
+
+    fn fixture(&self) -> Fixture {
+        let n = self.next();
+        let t = Some(self.alice_api.as_str());
+        let group = self.ok(
+            self.s.call(
+                "POST",
+                "/api/v4/groups",
+                t,
+                Some(json!({"name": format!("g{n}"), "path": format!("g{n}"), "visibility": "private"})),
+            ),
+            "group",
+        );
+        let group_id = group["id"].as_i64().unwrap();
+        let project = self.ok(
+            self.s.call(
+                "POST",
+                "/api/v4/projects",
+                t,
+                Some(json!({"name": format!("p{n}"), "path": format!("p{n}"),
+                            "namespace_id": group_id, "visibility": "private"})),
+            ),
+            "project",
+        );
+        let project_id = project["id"].as_i64().unwrap();
+        for (kind, id) in [("groups", group_id), ("projects", project_id)] {
+            self.ok(
+                self.s.call(
+                    "POST",
+                    &format!("/api/v4/{kind}/{id}/members"),
+                    t,
+                    Some(json!({"user_id": self.bob, "access_level": 10})),
+                ),
+                "member",
+            );
+        }
+        Fixture {
+            project_id,
+            group_id,
+        }
+    }
+
+    /// A token of `user` made over REST by the admin (CLI for scopes only the CLI may grant).
+    fn token(&self, user: &str, user_id: i64, body: Value) -> String {
+        let r = self.s.call(
+            "POST",
+            &format!("/api/v4/users/{user_id}/personal_access_tokens"),
+            Some(&self.admin),
+            Some(body.clone()),
+        );
+        if r.status == 201 {
+            return r.json["token"].as_str().unwrap().to_string();
+        }
+        let scopes = body["scopes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("token {body} refused: {} {}", r.status, r.text));
+        let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str().unwrap()).collect();
+        self.s.legacy_token(user, &scopes.join(","))
+    }
+
+    fn legacy(&self, scopes: &[&str]) -> String {
+        self.token("alice", self.alice, json!({"name": "m", "scopes": scopes}))
+    }
+
+    fn fine(&self, permissions: &[String], boundary: Value) -> String {
+        let mut body = json!({"name": "m", "permissions": permissions});
+        for (k, v) in boundary.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        self.token("alice", self.alice, body)
+    }
+
+    /// The concrete path of `row` on `fixture`; panics when a parameter has no fixture.
+    fn path(&self, row: &Row, f: &Fixture) -> String {
+        let mut out = String::new();
+        let mut rest = row.path.as_str();
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find('}').unwrap() + start;
+            let name = rest[start + 1..end].split(':').next().unwrap();
+            out.push_str(&self.param(row, name, f));
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn param(&self, row: &Row, name: &str, f: &Fixture) -> String {
+        if row.target_param.as_deref() == Some(name) {
+            return match row.target.as_str() {
+                "project" => f.project_id.to_string(),
+                _ => f.group_id.to_string(),
+            };
+        }
+        match name {
+            // Members endpoints act on bob's membership; user endpoints on a throwaway user.
+            "user_id" if row.path.contains("/members/") => self.bob.to_string(),
+            "user_id" if row.path.ends_with("/personal_access_tokens") => self.alice.to_string(),
+            "user_id" => {
+                let n = self.next();
+                self.s.user(&format!("throwaway{n}")).to_string()
+            }
+            // A namespace is named by its id; a group's is the group's.
+            "id" if row.path.starts_with("/api/v4/namespaces/") => f.group_id.to_string(),
+            // A token of alice's other than the one making the request, no broader than any
+            // caller holding the endpoint's permission (no escalation on rotation).
+            "token_id" => {
+                let t = self.fine(&row.permissions, json!({"boundary": "all_memberships"}));
+                self.s.get("/api/v4/personal_access_tokens/self", &t).json["id"].to_string()
+            }
+            other => panic!(
+                "the authorization matrix has no fixture for path parameter `{other}` of {}: \
+                 add one in tests/matrix.rs",
+                row.label()
+            ),
+        }
+    }
+
+    fn call(&self, row: &Row, token: Option<&str>) -> Reply {
+        let f = self.fixture();
+        let path = self.path(row, &f);
+        self.s.call(&row.method, &path, token, None)
+    }
+}
+
+/// Did the gate let the request through? Handlers may still answer 400 and the like.
+fn allowed(r: &Reply) -> bool {
+    let gate_not_found = r.status == 404
+        && matches!(
+            r.json["message"].as_str(),
+            Some("404 Project Not Found" | "404 Group Not Found")
+        );
+    !matches!(r.status, 401 | 403) && !gate_not_found
+}
+
+fn check(failures: &mut Vec<String>, row: &Row, case: &str, expect: Expect, r: &Reply) {
+    let ok = match expect {
+        Expect::Allowed => allowed(r),
+        Expect::Status(s) => r.status == s,
+    };
+    if !ok {
+        failures.push(format!(
+            "{} [{case}]: expected {expect:?}, got {} {}",
+            row.label(),
+            r.status,
+            r.text.chars().take(200).collect::<String>()
+        ));
+    }
+}
+
+fn run_matrix(backend: Backend) {
+    let s = Server::start(&backend, &[]);
+    let w = World::new(&s);
+    let report = s.get("/api/v4/token_coverage", &w.admin);
+    let rows: Vec<Row> = report.json["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(Row::from)
+        .filter(|r| r.surface == "rest")
+        .collect();
+    assert!(rows.len() > 10, "the registry lists the REST endpoints");
+    let mut failures = Vec::new();
+    let garbage = "tfpat-thisisnotarealtokenatallnotatall00";
+    for row in &rows {
+        // Without a credential: a private target does not exist, elsewhere sign in.
+        let anon = if row.is_list() {
+            Expect::Allowed
+        } else if row.has_target() {
+            Expect::Status(404)
+        } else {
+            Expect::Status(401)
+        };
+        check(&mut failures, row, "anonymous", anon, &w.call(row, None));
+        check(
+            &mut failures,
+            row,
+            "garbage",
+            Expect::Status(401),
+            &w.call(row, Some(garbage)),
+        );
+        // Expired, revoked and rotated-away tokens.
+        let expired = w.legacy(&["api"]);
+        let id = s.get("/api/v4/personal_access_tokens/self", &expired).json["id"].clone();
+        s.sql(&format!(
+            "UPDATE personal_access_tokens SET expires_at = '2020-01-01' WHERE id = {id}"
+        ));
+        check(
+            &mut failures,
+            row,
+            "expired",
+            Expect::Status(401),
+            &w.call(row, Some(&expired)),
+        );
+        let revoked = w.legacy(&["api"]);
+        let id = s.get("/api/v4/personal_access_tokens/self", &revoked).json["id"].clone();
+        s.call(
+            "DELETE",
+            &format!("/api/v4/personal_access_tokens/{id}"),
+            Some(&w.admin),
+            None,
+        );
+        check(
+            &mut failures,
+            row,
+            "revoked",
+            Expect::Status(401),
+            &w.call(row, Some(&revoked)),
+        );
+        let rotated = w.legacy(&["api"]);
+        let successor = s.call(
+            "POST",
+            "/api/v4/personal_access_tokens/self/rotate",
+            Some(&rotated),
+            None,
+        );
+        assert_eq!(successor.status, 200);
+        check(
+            &mut failures,
+            row,
+            "rotated-away",
+            Expect::Status(401),
+            &w.call(row, Some(&rotated)),
+        );
+
+        // Each legacy scope alone: allowed exactly where the scope table says.
+        for scope in SCOPES {
+            let expect = if row.legacy_scopes.iter().any(|s| s == scope) && !row.admin_only {
+                Expect::Allowed
+            } else {
+                Expect::Status(403)
+            };
+            let t = w.legacy(&[scope]);
+            check(
+                &mut failures,
+                row,
+                &format!("scope {scope}"),
+                expect,
+                &w.call(row, Some(&t)),
+            );
+        }
+        // Admins in admin mode reach everything (a fresh token: `/self` endpoints revoke theirs).
+        let admin = s.legacy_token("root", "api,admin_mode");
+        check(
+            &mut failures,
+            row,
+            "admin in admin mode",
+            Expect::Allowed,
+            &w.call(row, Some(&admin)),
+        );
+
+        if row.grantable() {
+            // Exactly the required grant.
+            let exact = w.fine(&row.permissions, json!({"boundary": "all_memberships"}));
+            let expect = if row.covered && !row.admin_only {
+                Expect::Allowed
+            } else {
+                Expect::Status(403)
+            };
+            check(
+                &mut failures,
+                row,
+                "fine-grained exact grant",
+                expect,
+                &w.call(row, Some(&exact)),
+            );
+            // Outside the boundary: another project selected.
+            let elsewhere = w.fixture();
+            let outside = w.fine(
+                &row.permissions,
+                json!({"boundary": "selected", "projects": [elsewhere.project_id]}),
+            );
+            let expect = if !row.covered || row.admin_only {
+                if row.has_target() && !row.ignores_boundary() {
+                    Expect::Status(404)
+                } else {
+                    Expect::Status(403)
+                }
+            } else if row.has_target() && !row.ignores_boundary() {
+                Expect::Status(404)
+            } else {
+                Expect::Allowed
+            };
+            check(
+                &mut failures,
+                row,
+                "fine-grained outside boundary",
+                expect,
+                &w.call(row, Some(&outside)),
+            );
+        }
+        // Every other grant but the required ones.
+        let others: Vec<String> = all_permissions()
+            .into_iter()
+            .filter(|p| !row.permissions.contains(p))
+            .collect();
+        let without = w.fine(&others, json!({"boundary": "all_memberships"}));
+        // On a list, a token without the permission sees what an anonymous caller would.
+        let expect = if row.is_list() {
+            Expect::Allowed
+        } else {
+            Expect::Status(403)
+        };
+        check(
+            &mut failures,
+            row,
+            "fine-grained without the grant",
+            expect,
+            &w.call(row, Some(&without)),
+        );
+
+        if row.has_target() {
+            // bob is a Guest on the private fixtures; mallory is no member.
+            let bob = w.token("bob", w.bob, json!({"name": "m", "scopes": ["api"]}));
+            let expect = if row.min_role <= 10 && !row.admin_only {
+                Expect::Allowed
+            } else {
+                Expect::Status(403)
+            };
+            check(
+                &mut failures,
+                row,
+                "guest member",
+                expect,
+                &w.call(row, Some(&bob)),
+            );
+            let mallory_id = s.get("/api/v4/users?username=mallory", &w.admin).json[0]["id"]
+                .as_i64()
+                .unwrap();
+            let mallory = w.token(
+                "mallory",
+                mallory_id,
+                json!({"name": "m", "scopes": ["api"]}),
+            );
+            check(
+                &mut failures,
+                row,
+                "non-member",
+                Expect::Status(404),
+                &w.call(row, Some(&mallory)),
+            );
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} authorization matrix failures on {}:\n{}",
+        failures.len(),
+        s.backend_name(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn matrix_on_sqlite() {
+    run_matrix(Backend::Sqlite);
+}
+
+#[test]
+fn matrix_on_postgres() {
+    match common::backends()
+        .into_iter()
+        .find(|b| matches!(b, Backend::Postgres(_)))
+    {
+        Some(pg) => run_matrix(pg),
+        None => eprintln!("TINFORGE_TEST_DATABASE_URL is not set: PostgreSQL matrix skipped"),
+    }
+}
