@@ -16,8 +16,10 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::Value;
 use tinforge_authz::{Principal, Role, Target, require};
-use tinforge_gate::{Authorized, RestRoutes};
+use tinforge_gate::{Authorized, RestRoutes, listing};
 use tinforge_store::StoreError;
+use tinforge_store::groups as store_groups;
+use tinforge_store::projects::{self as store_projects, ProjectFilter, ProjectOrder};
 use tinforge_store::issues::{
     self, Cursor, Issue, IssueChanges, IssueFilter, IssuePage, LabelFilter, NewIssue, Order,
     OrderBy, Paging, PersonFilter, ProjectScope, StateEvent, Viewer,
@@ -439,15 +441,44 @@ async fn list_group(
         .ok_or(ApiError::NotFound("Group"))?;
     let me = auth.principal.as_ref().map(|p| p.user_id);
     let mut list = list_request(&params, ProjectScope::All, me, "all")?;
-    let principal = auth.principal.clone();
-    let requirement = auth.endpoint.requirement;
-    let (projects, viewer) = auth
-        .run(move |c| {
-            issues::readable_projects(c, principal.as_ref(), &requirement, Some(group_id), None)
-        })
-        .await?;
+    let (projects, viewer) = readable(&auth, Some(group_id), None).await?;
     list.filter.projects = projects;
     run_list(&auth, &cfg, &req, list, viewer).await
+}
+
+/// The projects whose issues a cross-project list may show, with the viewer over them: the
+/// candidates the user could see (within a group and its subgroups; with `only`, the projects
+/// holding the caller's own issues, `Some(true)` assigned ones), each judged by the gate's list rule with the route's requirement (the token's eyes).
+async fn readable(
+    auth: &Authorized,
+    within: Option<i64>,
+    only: Option<bool>,
+) -> Result<(ProjectScope, Viewer), ApiError> {
+    let principal = auth.principal.clone();
+    let requirement = auth.endpoint.requirement;
+    auth.run(move |c| -> Result<_, ApiError> {
+        if principal.as_ref().is_some_and(|p| p.in_admin_mode()) && within.is_none() {
+            let (_, viewer) = Viewer::over(principal.as_ref(), []);
+            return Ok((ProjectScope::All, viewer));
+        }
+        let mut filter = ProjectFilter {
+            viewer: listing::viewer(principal.as_ref()),
+            ..ProjectFilter::default()
+        };
+        if let Some(root) = within {
+            filter.group_ids = Some(store_groups::self_and_descendants(c, &[root])?);
+        }
+        if let (Some(assigned), Some(p)) = (only, &principal) {
+            filter.ids = Some(issues::projects_with_issues_of(c, p.user_id, assigned)?);
+        }
+        let rows = store_projects::list(c, &filter, ProjectOrder::Id, false)?;
+        let visible = listing::projects(c, principal.as_ref(), &requirement, rows)?;
+        Ok(Viewer::over(
+            principal.as_ref(),
+            visible.items.iter().map(|(_, t)| t),
+        ))
+    })
+    .await
 }
 
 async fn list_all(
@@ -458,22 +489,13 @@ async fn list_all(
 ) -> Result<HttpResponse, ApiError> {
     let me = auth.principal()?.user_id;
     let mut list = list_request(&params, ProjectScope::All, Some(me), "created_by_me")?;
-    let principal = auth.principal.clone();
-    let requirement = auth.endpoint.requirement;
-    let narrow = match (&list.filter.author, &list.filter.assignee) {
+    // Lists of one's own issues only look at the projects holding them.
+    let only = match (&list.filter.author, &list.filter.assignee) {
         (PersonFilter::Id(a), _) if *a == me => Some(false),
         (_, PersonFilter::Id(a)) if *a == me => Some(true),
         _ => None,
     };
-    let (projects, viewer) = auth
-        .run(move |c| {
-            let only = match narrow {
-                Some(assigned) => Some(issues::projects_with_issues_of(c, me, assigned)?),
-                None => None,
-            };
-            issues::readable_projects(c, principal.as_ref(), &requirement, None, only.as_deref())
-        })
-        .await?;
+    let (projects, viewer) = readable(&auth, None, only).await?;
     list.filter.projects = projects;
     run_list(&auth, &cfg, &req, list, viewer).await
 }

@@ -11,8 +11,8 @@ use crate::error::StoreError;
 use crate::labels::{self, LabelRow};
 use crate::notes;
 use crate::schema::{
-    groups, issue_assignees, issue_iid_counters, issue_labels, issues, labels as labels_t, members,
-    notes as notes_t, projects, users,
+    issue_assignees, issue_iid_counters, issue_labels, issues, labels as labels_t, notes as notes_t,
+    projects, users,
 };
 use crate::sql::lower;
 use crate::users::User;
@@ -21,8 +21,8 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::Bool;
-use std::collections::{HashMap, HashSet};
-use tinforge_authz::{Principal, Requirement, Role, Target, TargetKind, Visibility, decide};
+use std::collections::HashMap;
+use tinforge_authz::{Principal, Role, Target, TargetKind, Visibility};
 
 pub const OPENED: &str = "opened";
 pub const CLOSED: &str = "closed";
@@ -720,122 +720,33 @@ pub fn hydrate(conn: &mut DbConnection, rows: Vec<IssueRow>) -> Result<Vec<Issue
 }
 
 // ---------------------------------------------------------------------------------------------
-// Projects a caller can read issues in (cross-project lists)
+// Cross-project lists
 
-/// The projects where `principal` (None: anonymous) satisfies `requirement`, judged by
-/// `authz::decide` exactly as the gate judges one project, and the viewer over them. `within`
-/// limits the candidates to a group and its subgroups; `only` to given project ids.
-pub fn readable_projects(
-    conn: &mut DbConnection,
-    principal: Option<&Principal>,
-    requirement: &Requirement,
-    within: Option<i64>,
-    only: Option<&[i64]>,
-) -> Result<(ProjectScope, Viewer), StoreError> {
-    let user_id = principal.map(|p| p.user_id);
-    let admin = principal.is_some_and(|p| p.in_admin_mode());
-    let parents: HashMap<i64, Option<i64>> = groups::table
-        .select((groups::id, groups::parent_id))
-        .load::<(i64, Option<i64>)>(conn)?
-        .into_iter()
-        .collect();
-    let subtree: Option<HashSet<i64>> = within.map(|root| {
-        parents
-            .keys()
-            .copied()
-            .filter(|g| chain(&parents, *g).contains(&root))
-            .collect()
-    });
-    if admin && within.is_none() && only.is_none() {
-        return Ok((
-            ProjectScope::All,
-            Viewer {
-                user_id,
-                admin: true,
-                reporter_projects: Vec::new(),
-            },
-        ));
-    }
-    let mut q = projects::table
-        .select((
-            projects::id,
-            projects::full_path,
-            projects::visibility,
-            projects::group_id,
-            projects::owner_id,
-        ))
-        .into_boxed();
-    if let Some(ids) = only {
-        q = q.filter(projects::id.eq_any(ids.to_vec()));
-    }
-    if let Some(groups) = &subtree {
-        q = q.filter(projects::group_id.eq_any(groups.iter().copied().collect::<Vec<_>>()));
-    }
-    type Candidate = (i64, String, String, Option<i64>, Option<i64>);
-    let candidates: Vec<Candidate> = q.load(conn)?;
-    let memberships: Vec<(Option<i64>, Option<i64>, i32)> = match user_id {
-        Some(u) => members::table
-            .filter(members::user_id.eq(u))
-            .select((
-                members::project_id,
-                members::group_id,
-                members::access_level,
-            ))
-            .load(conn)?,
-        None => Vec::new(),
-    };
-    let mut readable = Vec::new();
-    let mut reporter = Vec::new();
-    for (id, full_path, visibility, group_id, owner_id) in candidates {
-        let ancestors = group_id.map(|g| chain(&parents, g)).unwrap_or_default();
-        let role = match user_id {
-            None => Role::None,
-            Some(u) if owner_id == Some(u) => Role::Owner,
-            Some(_) => Role::highest(
-                memberships
-                    .iter()
-                    .filter(|(p, g, _)| *p == Some(id) || g.is_some_and(|g| ancestors.contains(&g)))
-                    .filter_map(|(_, _, level)| Role::from_access_level(*level)),
-            ),
-        };
-        let target = Target {
-            kind: TargetKind::Project,
-            id,
-            full_path,
-            visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Private),
-            ancestor_group_ids: ancestors,
-            personal_owner_id: owner_id,
-            role,
-        };
-        if decide(principal, requirement, Some(&target)).is_allow() {
-            readable.push(id);
-            if role >= Role::Reporter {
-                reporter.push(id);
+impl Viewer {
+    /// The caller over several projects it may read issues in (each target as the gate judged
+    /// it, with the caller's role there): what `/issues` and `/groups/:id/issues` list.
+    pub fn over<'a>(
+        principal: Option<&Principal>,
+        targets: impl IntoIterator<Item = &'a Target>,
+    ) -> (ProjectScope, Viewer) {
+        let admin = principal.is_some_and(|p| p.in_admin_mode());
+        let mut ids = Vec::new();
+        let mut reporter = Vec::new();
+        for t in targets.into_iter().filter(|t| t.kind == TargetKind::Project) {
+            ids.push(t.id);
+            if t.role >= Role::Reporter {
+                reporter.push(t.id);
             }
         }
+        (
+            ProjectScope::Many(ids),
+            Viewer {
+                user_id: principal.map(|p| p.user_id),
+                admin,
+                reporter_projects: reporter,
+            },
+        )
     }
-    Ok((
-        ProjectScope::Many(readable),
-        Viewer {
-            user_id,
-            admin,
-            reporter_projects: reporter,
-        },
-    ))
-}
-
-/// A group and its ancestors, nearest first.
-fn chain(parents: &HashMap<i64, Option<i64>>, group: i64) -> Vec<i64> {
-    let mut out = vec![group];
-    let mut current = group;
-    while let Some(Some(parent)) = parents.get(&current) {
-        if out.contains(parent) {
-            break;
-        }
-        out.push(*parent);
-        current = *parent;
-    }
-    out
 }
 
 /// Projects holding issues authored by, or assigned to, `user_id`: the candidates of
