@@ -16,35 +16,27 @@ const REPORTER: i64 = 20;
 const DEVELOPER: i64 = 30;
 const MAINTAINER: i64 = 40;
 
-// INTERIM: SQL fixtures until POST /projects and /members are merged.
-fn me(s: &Server, token: &str) -> (i64, String) {
-    let r = s.get("/api/v4/user", token);
-    (r.json["id"].as_i64().unwrap(), r.json["username"].as_str().unwrap().to_string())
-}
-
+/// A project in the token owner's personal namespace; returns its id.
 fn project(s: &Server, owner_token: &str, path: &str, visibility: &str) -> i64 {
-    let (uid, username) = me(s, owner_token);
-    s.sql(&format!(
-        "INSERT INTO projects (name, path, full_path, owner_id, visibility, created_at, last_activity_at) \
-         VALUES ('{path}', '{path}', '{username}/{path}', {uid}, '{visibility}', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
-    ));
-    let r = s.get(&format!("/api/v4/projects/{username}%2F{path}/labels"), owner_token);
-    assert_eq!(r.status, 200, "{}", r.text);
-    project_id_of(s, owner_token, &format!("{username}/{path}"))
+    let r = s.call(
+        "POST",
+        "/api/v4/projects",
+        Some(owner_token),
+        Some(json!({"name": path, "path": path, "visibility": visibility})),
+    );
+    assert_eq!(r.status, 201, "create project: {}", r.text);
+    r.json["id"].as_i64().unwrap()
 }
 
-fn project_id_of(s: &Server, token: &str, full_path: &str) -> i64 {
-    // Open and delete nothing: read the id through an issue list's link header is not possible;
-    // fall back to counting rows (fixtures create projects in order).
-    let _ = token;
-    let n = s.sql(&format!("UPDATE projects SET description = description WHERE full_path <> '{full_path}'"));
-    n as i64 + 1
-}
-
-fn member(s: &Server, _owner_token: &str, project: i64, user_id: i64, level: i64) {
-    s.sql(&format!(
-        "INSERT INTO members (user_id, project_id, access_level, created_at) VALUES ({user_id}, {project}, {level}, '2026-01-01 00:00:00')"
-    ));
+/// Adds `user_id` to a project with an access level.
+fn member(s: &Server, owner_token: &str, project: i64, user_id: i64, level: i64) {
+    let r = s.call(
+        "POST",
+        &format!("/api/v4/projects/{project}/members"),
+        Some(owner_token),
+        Some(json!({"user_id": user_id, "access_level": level})),
+    );
+    assert_eq!(r.status, 201, "add member: {}", r.text);
 }
 
 fn issues_path(project: i64) -> String {
