@@ -222,7 +222,12 @@ fn issue_json_has_gitlab_fields() {
         assert_eq!(i["closed_by"], Value::Null);
         assert_eq!(i["user_notes_count"], 0);
         assert_eq!(i["confidential"], false);
-        assert!(i["web_url"].as_str().unwrap().ends_with("/alice/anvil/-/issues/1"));
+        assert!(
+            i["web_url"]
+                .as_str()
+                .unwrap()
+                .ends_with("/alice/anvil/-/issues/1")
+        );
         assert_eq!(
             i["references"],
             json!({"short": "#1", "relative": "#1", "full": "alice/anvil#1"})
@@ -254,7 +259,12 @@ fn filters_and_ordering() {
         let bob_api = s.legacy_token("bob", "api");
         let p = project(s, &api, "anvil", "private");
         member(s, &api, p, bob, REPORTER);
-        open(s, &api, p, json!({"title": "Login fails", "labels": ["bug", "auth"]}));
+        open(
+            s,
+            &api,
+            p,
+            json!({"title": "Login fails", "labels": ["bug", "auth"]}),
+        );
         open(
             s,
             &api,
@@ -286,15 +296,26 @@ fn filters_and_ordering() {
         assert_eq!(iids(&list("sort=asc")), vec![1, 2, 3, 4]);
         assert_eq!(iids(&list("state=opened")), vec![3, 2, 1]);
         assert_eq!(iids(&list("state=closed")), vec![4]);
-        assert_eq!(iids(&list("state=all&order_by=id&sort=asc")), vec![1, 2, 3, 4]);
+        assert_eq!(
+            iids(&list("state=all&order_by=id&sort=asc")),
+            vec![1, 2, 3, 4]
+        );
         assert_eq!(iids(&list("labels=bug")), vec![3, 1]);
-        assert_eq!(iids(&list("labels=bug,auth")), vec![1], "all labels must match");
+        assert_eq!(
+            iids(&list("labels=bug,auth")),
+            vec![1],
+            "all labels must match"
+        );
         assert_eq!(iids(&list("labels[]=bug&labels[]=auth")), vec![1]);
         assert_eq!(iids(&list("labels=nosuch")), Vec::<i64>::new());
         assert_eq!(iids(&list("labels=None")), vec![4]);
         assert_eq!(iids(&list("labels=Any")), vec![3, 2, 1]);
         assert_eq!(iids(&list("search=crash")), vec![3]);
-        assert_eq!(iids(&list("search=themes")), vec![2], "search covers descriptions");
+        assert_eq!(
+            iids(&list("search=themes")),
+            vec![2],
+            "search covers descriptions"
+        );
         assert_eq!(iids(&list(&format!("author_id={bob}"))), vec![3]);
         assert_eq!(iids(&list("author_username=alice")), vec![4, 2, 1]);
         assert_eq!(iids(&list(&format!("assignee_id={bob}"))), vec![3]);
@@ -349,17 +370,28 @@ fn offset_pagination_headers() {
         assert_eq!(first.header("x-next-page"), Some("2"));
         assert_eq!(first.header("x-prev-page"), Some(""));
         let next = link(&first, "next").unwrap();
-        assert!(next.contains("page=2") && next.contains("sort=asc"), "{next}");
+        assert!(
+            next.contains("page=2") && next.contains("sort=asc"),
+            "{next}"
+        );
         assert!(link(&first, "last").unwrap().contains("page=3"));
         let second = s.get(&next, &api);
         assert_eq!(iids(&second), vec![3, 4]);
-        let last = s.get(&format!("{}?per_page=2&sort=asc&page=3", issues_path(p)), &api);
+        let last = s.get(
+            &format!("{}?per_page=2&sort=asc&page=3", issues_path(p)),
+            &api,
+        );
         assert_eq!(iids(&last), vec![5]);
         assert_eq!(last.header("x-next-page"), Some(""));
         assert_eq!(last.header("x-prev-page"), Some("2"));
         assert!(link(&last, "next").is_none());
         // HEAD answers with the same headers.
-        let head = s.call("HEAD", &format!("{}?per_page=2", issues_path(p)), Some(&api), None);
+        let head = s.call(
+            "HEAD",
+            &format!("{}?per_page=2", issues_path(p)),
+            Some(&api),
+            None,
+        );
         assert_eq!(head.status, 200);
         assert_eq!(head.header("x-total"), Some("5"));
         // Empty lists still have one page.
@@ -377,7 +409,11 @@ fn keyset_pagination_follows_the_cursor() {
         let p = project(s, &api, "anvil", "private");
         let mut ids = Vec::new();
         for n in 1..=5 {
-            ids.push(open_ok(s, &api, p, &format!("issue {n}"))["id"].as_i64().unwrap());
+            ids.push(
+                open_ok(s, &api, p, &format!("issue {n}"))["id"]
+                    .as_i64()
+                    .unwrap(),
+            );
         }
         for (order, sort, expected) in [
             ("id", "asc", vec![1, 2, 3, 4, 5]),
@@ -394,7 +430,10 @@ fn keyset_pagination_follows_the_cursor() {
             loop {
                 let r = s.get(&url, &api);
                 assert_eq!(r.status, 200, "{url}: {}", r.text);
-                assert!(r.header("x-total").is_none(), "keyset pages have no X-Total");
+                assert!(
+                    r.header("x-total").is_none(),
+                    "keyset pages have no X-Total"
+                );
                 seen.extend(iids(&r));
                 pages += 1;
                 match link(&r, "next") {
@@ -419,7 +458,10 @@ fn keyset_pagination_follows_the_cursor() {
         );
         assert_eq!(iids(&after), vec![4, 5]);
         let bad = s.get(
-            &format!("{}?pagination=keyset&order_by=id&cursor=nonsense", issues_path(p)),
+            &format!(
+                "{}?pagination=keyset&order_by=id&cursor=nonsense",
+                issues_path(p)
+            ),
             &api,
         );
         assert_eq!(bad.status, 400);
@@ -457,7 +499,12 @@ fn above_ten_thousand_issues_lists_drop_the_total() {
         // Offsets past 50,000 are refused, as GitLab does for keyset-capable lists.
         let deep = s.get(&format!("{}?per_page=100&page=502", issues_path(p)), &api);
         assert_eq!(deep.status, 405, "{}", deep.text);
-        assert!(deep.json["error"].as_str().unwrap().starts_with("Offset pagination"));
+        assert!(
+            deep.json["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("Offset pagination")
+        );
         let next = open_ok(s, &api, p, "after the bulk");
         assert_eq!(next["iid"], 10003);
     });
@@ -564,13 +611,20 @@ fn confidential_issues_exist_only_for_author_assignees_and_reporters() {
         let anon = s.call("GET", &issues_path(p), None, None);
         assert_eq!(anon.status, 200);
         assert_eq!(iids(&anon), vec![1]);
-        assert_eq!(s.call("GET", &format!("{}/2", issues_path(p)), None, None).status, 404);
+        assert_eq!(
+            s.call("GET", &format!("{}/2", issues_path(p)), None, None)
+                .status,
+            404
+        );
         // The cross-project list hides it from the unrelated guest too.
         let all = s.get("/api/v4/issues?scope=all", &gus_t);
         assert_eq!(iids(&all), vec![1]);
         let all = s.get("/api/v4/issues?scope=all", &ann_t);
         assert_eq!(iids(&all), vec![2, 1]);
-        assert_eq!(iids(&s.get("/api/v4/issues?scope=assigned_to_me", &ann_t)), vec![2]);
+        assert_eq!(
+            iids(&s.get("/api/v4/issues?scope=assigned_to_me", &ann_t)),
+            vec![2]
+        );
     });
 }
 
@@ -588,13 +642,27 @@ fn legacy_read_api_reads_and_api_writes() {
         let list = s.get(&issues_path(p), &read);
         assert_eq!(list.status, 200);
         assert_eq!(iids(&list), vec![1]);
-        assert_eq!(s.get(&format!("{}/1/notes", issues_path(p)), &read).status, 200);
-        assert_eq!(s.get(&format!("/api/v4/projects/{p}/labels"), &read).status, 200);
+        assert_eq!(
+            s.get(&format!("{}/1/notes", issues_path(p)), &read).status,
+            200
+        );
+        assert_eq!(
+            s.get(&format!("/api/v4/projects/{p}/labels"), &read).status,
+            200
+        );
         for (method, path, body) in [
             ("POST", issues_path(p), json!({"title": "nope"})),
-            ("PUT", format!("{}/1", issues_path(p)), json!({"title": "nope"})),
+            (
+                "PUT",
+                format!("{}/1", issues_path(p)),
+                json!({"title": "nope"}),
+            ),
             ("DELETE", format!("{}/1", issues_path(p)), json!({})),
-            ("POST", format!("{}/1/notes", issues_path(p)), json!({"body": "x"})),
+            (
+                "POST",
+                format!("{}/1/notes", issues_path(p)),
+                json!({"body": "x"}),
+            ),
             (
                 "POST",
                 format!("/api/v4/projects/{p}/labels"),
@@ -630,7 +698,10 @@ fn fine_grained_issue_read_can_list_but_not_create() {
         assert_eq!(denied.status, 403, "{}", denied.text);
         assert_eq!(denied.json["error"], "insufficient_scope");
         assert_eq!(denied.json["missing"], json!(["issue:create"]));
-        assert_eq!(denied.header("x-accepted-permissions"), Some("issue:create"));
+        assert_eq!(
+            denied.header("x-accepted-permissions"),
+            Some("issue:create")
+        );
         let note = s.call(
             "POST",
             &format!("{}/1/notes", issues_path(p)),
@@ -682,12 +753,22 @@ fn editing_needs_reporter_unless_own_and_deleting_needs_owner() {
         let (gina_t, gus_t, rita_t, max_t, nora_t) =
             (t("gina"), t("gus"), t("rita"), t("max"), t("nora"));
         // Guests may open issues on a private project; non-members cannot see it.
-        let mine = open(s, &gina_t, p, json!({"title": "guest issue", "labels": ["ignored"]}));
+        let mine = open(
+            s,
+            &gina_t,
+            p,
+            json!({"title": "guest issue", "labels": ["ignored"]}),
+        );
         assert_eq!(mine.status, 201, "{}", mine.text);
         assert_eq!(mine.json["labels"], json!([]), "guests do not set labels");
         assert_eq!(open(s, &nora_t, p, json!({"title": "x"})).status, 404);
         let edit = |tok: &str, body: Value| {
-            s.call("PUT", &format!("{}/1", issues_path(p)), Some(tok), Some(body))
+            s.call(
+                "PUT",
+                &format!("{}/1", issues_path(p)),
+                Some(tok),
+                Some(body),
+            )
         };
         let own = edit(&gina_t, json!({"title": "guest issue, edited"}));
         assert_eq!(own.status, 200, "{}", own.text);
@@ -699,7 +780,10 @@ fn editing_needs_reporter_unless_own_and_deleting_needs_owner() {
         assert_eq!(by_reporter.status, 200);
         assert_eq!(by_reporter.json["labels"], json!(["triaged"]));
         assert_eq!(by_reporter.json["description"], "seen");
-        let add = edit(&rita_t, json!({"add_labels": "p2", "remove_labels": "triaged"}));
+        let add = edit(
+            &rita_t,
+            json!({"add_labels": "p2", "remove_labels": "triaged"}),
+        );
         assert_eq!(add.json["labels"], json!(["p2"]));
         // The author can close their own issue.
         let closed = edit(&gina_t, json!({"state_event": "close"}));
@@ -714,7 +798,12 @@ fn editing_needs_reporter_unless_own_and_deleting_needs_owner() {
             let r = s.call("DELETE", &format!("{}/1", issues_path(p)), Some(tok), None);
             assert_eq!(r.status, 403, "{}", r.text);
         }
-        let r = s.call("DELETE", &format!("{}/1", issues_path(p)), Some(&owner), None);
+        let r = s.call(
+            "DELETE",
+            &format!("{}/1", issues_path(p)),
+            Some(&owner),
+            None,
+        );
         assert_eq!(r.status, 204);
         assert_eq!(s.get(&format!("{}/1", issues_path(p)), &owner).status, 404);
     });
@@ -739,7 +828,12 @@ fn notes_permissions_and_system_notes() {
         let (gina_t, gus_t, max_t) = (t("gina"), t("gus"), t("max"));
         open_ok(s, &owner, p, "discuss");
         let notes = format!("{}/1/notes", issues_path(p));
-        let posted = s.call("POST", &notes, Some(&gina_t), Some(json!({"body": "first!"})));
+        let posted = s.call(
+            "POST",
+            &notes,
+            Some(&gina_t),
+            Some(json!({"body": "first!"})),
+        );
         assert_eq!(posted.status, 201, "{}", posted.text);
         let n = &posted.json;
         assert_eq!(n["body"], "first!");
@@ -756,18 +850,29 @@ fn notes_permissions_and_system_notes() {
         let one = format!("{notes}/{id}");
 
         assert_eq!(
-            s.call("POST", &notes, Some(&gina_t), Some(json!({"body": "  "}))).json,
+            s.call("POST", &notes, Some(&gina_t), Some(json!({"body": "  "})))
+                .json,
             json!({"error": "body is missing"})
         );
         // Another guest can neither edit nor delete it; the author can edit; a maintainer deletes.
         let r = s.call("PUT", &one, Some(&gus_t), Some(json!({"body": "vandal"})));
         assert_eq!(r.status, 403);
         assert_eq!(s.call("DELETE", &one, Some(&gus_t), None).status, 403);
-        let r = s.call("PUT", &one, Some(&gina_t), Some(json!({"body": "first, edited"})));
+        let r = s.call(
+            "PUT",
+            &one,
+            Some(&gina_t),
+            Some(json!({"body": "first, edited"})),
+        );
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.json["body"], "first, edited");
         assert_eq!(s.get(&one, &gus_t).json["body"], "first, edited");
-        let second = s.call("POST", &notes, Some(&gus_t), Some(json!({"body": "second"})));
+        let second = s.call(
+            "POST",
+            &notes,
+            Some(&gus_t),
+            Some(json!({"body": "second"})),
+        );
         assert_eq!(
             s.get(&format!("{}/1", issues_path(p)), &owner).json["user_notes_count"],
             2
@@ -776,15 +881,25 @@ fn notes_permissions_and_system_notes() {
         assert_eq!(s.get(&one, &owner).status, 404);
         let second_id = second.json["id"].as_i64().unwrap();
         assert_eq!(
-            s.call("DELETE", &format!("{notes}/{second_id}"), Some(&gus_t), None)
-                .status,
+            s.call(
+                "DELETE",
+                &format!("{notes}/{second_id}"),
+                Some(&gus_t),
+                None
+            )
+            .status,
             204,
             "authors delete their own notes"
         );
 
         // Closing and reopening leave system notes; they are not comments.
         let put = |body: Value| {
-            s.call("PUT", &format!("{}/1", issues_path(p)), Some(&owner), Some(body))
+            s.call(
+                "PUT",
+                &format!("{}/1", issues_path(p)),
+                Some(&owner),
+                Some(body),
+            )
         };
         assert_eq!(put(json!({"state_event": "close"})).status, 200);
         assert_eq!(put(json!({"state_event": "close"})).status, 200, "no-op");
@@ -858,7 +973,10 @@ fn labels_crud() {
         let labels = format!("/api/v4/projects/{p}/labels");
         let create = |t: &str, body: Value| s.call("POST", &labels, Some(t), Some(body));
 
-        let bug = create(&rita_t, json!({"name": "bug", "color": "#FF0000", "description": "Broken"}));
+        let bug = create(
+            &rita_t,
+            json!({"name": "bug", "color": "#FF0000", "description": "Broken"}),
+        );
         assert_eq!(bug.status, 201, "{}", bug.text);
         assert_eq!(bug.json["name"], "bug");
         assert_eq!(bug.json["color"], "#ff0000");
@@ -872,13 +990,22 @@ fn labels_crud() {
         assert_eq!(dup.json, json!({"message": "Label already exists"}));
         let bad = create(&owner, json!({"name": "x", "color": "reddish"}));
         assert_eq!(bad.status, 400);
-        assert_eq!(bad.json, json!({"message": {"color": ["must be a valid color code"]}}));
-        assert_eq!(create(&owner, json!({"name": "x", "color": "#12"})).status, 400);
+        assert_eq!(
+            bad.json,
+            json!({"message": {"color": ["must be a valid color code"]}})
+        );
+        assert_eq!(
+            create(&owner, json!({"name": "x", "color": "#12"})).status,
+            400
+        );
         assert_eq!(
             create(&owner, json!({"color": "red"})).json,
             json!({"error": "name is missing"})
         );
-        assert_eq!(create(&owner, json!({"name": "a,b", "color": "red"})).status, 400);
+        assert_eq!(
+            create(&owner, json!({"name": "a,b", "color": "red"})).status,
+            400
+        );
         let guest = create(&gina_t, json!({"name": "mine", "color": "red"}));
         assert_eq!(guest.status, 403, "managing labels needs Reporter");
 
@@ -894,8 +1021,14 @@ fn labels_crud() {
             .collect();
         assert_eq!(names, vec!["bug", "docs"]);
         let bug_id = bug.json["id"].as_i64().unwrap();
-        assert_eq!(s.get(&format!("{labels}/{bug_id}"), &gina_t).json["name"], "bug");
-        assert_eq!(s.get(&format!("{labels}/docs"), &gina_t).json["color"], "#90ee90");
+        assert_eq!(
+            s.get(&format!("{labels}/{bug_id}"), &gina_t).json["name"],
+            "bug"
+        );
+        assert_eq!(
+            s.get(&format!("{labels}/docs"), &gina_t).json["color"],
+            "#90ee90"
+        );
         assert_eq!(s.get(&format!("{labels}/nosuch"), &gina_t).status, 404);
 
         // Issues use them; counts follow.
@@ -929,8 +1062,13 @@ fn labels_crud() {
         );
         assert_eq!(r.json["color"], "#abc");
         assert_eq!(
-            s.call("PUT", &labels, Some(&rita_t), Some(json!({"name": "defect"})))
-                .status,
+            s.call(
+                "PUT",
+                &labels,
+                Some(&rita_t),
+                Some(json!({"name": "defect"}))
+            )
+            .status,
             400,
             "nothing to change"
         );
@@ -945,19 +1083,47 @@ fn labels_crud() {
             409
         );
         assert_eq!(
-            s.call("PUT", &labels, Some(&rita_t), Some(json!({"name": "defect", "color": "?"})))
-                .status,
+            s.call(
+                "PUT",
+                &labels,
+                Some(&rita_t),
+                Some(json!({"name": "defect", "color": "?"}))
+            )
+            .status,
             400
         );
-        assert_eq!(s.get(&format!("{}/1", issues_path(p)), &owner).json["labels"], json!(["defect"]));
+        assert_eq!(
+            s.get(&format!("{}/1", issues_path(p)), &owner).json["labels"],
+            json!(["defect"])
+        );
 
         // DELETE by name parameter and by path; the label leaves its issues.
-        let r = s.call("DELETE", &format!("{labels}?name=defect"), Some(&rita_t), None);
+        let r = s.call(
+            "DELETE",
+            &format!("{labels}?name=defect"),
+            Some(&rita_t),
+            None,
+        );
         assert_eq!(r.status, 204, "{}", r.text);
-        assert_eq!(s.get(&format!("{}/1", issues_path(p)), &owner).json["labels"], json!([]));
-        assert_eq!(s.call("DELETE", &format!("{labels}/docs"), Some(&gina_t), None).status, 403);
-        assert_eq!(s.call("DELETE", &format!("{labels}/docs"), Some(&owner), None).status, 204);
-        assert_eq!(s.call("DELETE", &format!("{labels}/docs"), Some(&owner), None).status, 404);
+        assert_eq!(
+            s.get(&format!("{}/1", issues_path(p)), &owner).json["labels"],
+            json!([])
+        );
+        assert_eq!(
+            s.call("DELETE", &format!("{labels}/docs"), Some(&gina_t), None)
+                .status,
+            403
+        );
+        assert_eq!(
+            s.call("DELETE", &format!("{labels}/docs"), Some(&owner), None)
+                .status,
+            204
+        );
+        assert_eq!(
+            s.call("DELETE", &format!("{labels}/docs"), Some(&owner), None)
+                .status,
+            404
+        );
         assert_eq!(s.get(&labels, &owner).header("x-total"), Some("0"));
     });
 }
@@ -1007,13 +1173,22 @@ fn bad_input_is_a_400_and_writes_nothing() {
         let form = s
             .request("POST", &issues_path(p))
             .set("PRIVATE-TOKEN", &api)
-            .send_form(&[("title", "from a form"), ("labels", "a,b"), ("confidential", "False")]);
+            .send_form(&[
+                ("title", "from a form"),
+                ("labels", "a,b"),
+                ("confidential", "False"),
+            ]);
         let form = Reply::from(form);
         assert_eq!(form.status, 201, "{}", form.text);
         assert_eq!(form.json["labels"], json!(["a", "b"]));
 
         let put = |body: Value| {
-            s.call("PUT", &format!("{}/1", issues_path(p)), Some(&api), Some(body))
+            s.call(
+                "PUT",
+                &format!("{}/1", issues_path(p)),
+                Some(&api),
+                Some(body),
+            )
         };
         let none = put(json!({}));
         assert_eq!(none.status, 400);
@@ -1026,7 +1201,10 @@ fn bad_input_is_a_400_and_writes_nothing() {
         assert_eq!(put(json!({"state_event": "explode"})).status, 400);
         assert_eq!(put(json!({"title": ""})).status, 400);
         assert_eq!(put(json!({"title": null})).status, 400);
-        assert_eq!(s.get(&format!("{}/1", issues_path(p)), &api).json["title"], "real");
+        assert_eq!(
+            s.get(&format!("{}/1", issues_path(p)), &api).json["title"],
+            "real"
+        );
         // An unknown project is a 404 before any body is read.
         assert_eq!(open(s, &api, 999_999, json!({})).status, 404);
     });
@@ -1085,17 +1263,25 @@ fn group_and_instance_lists_cover_what_the_caller_can_see() {
         // Bob is a member of the nested project only.
         member(s, &api, nested, bob, REPORTER);
         assert_eq!(
-            s.get(&format!("/api/v4/groups/{gid}/issues"), &bob_t).status,
+            s.get(&format!("/api/v4/groups/{gid}/issues"), &bob_t)
+                .status,
             404,
             "the private group is not visible to bob"
         );
         let mine = s.get("/api/v4/issues", &bob_t);
         assert_eq!(mine.status, 200);
-        assert_eq!(titles(&mine), Vec::<String>::new(), "created_by_me by default");
+        assert_eq!(
+            titles(&mine),
+            Vec::<String>::new(),
+            "created_by_me by default"
+        );
         let all = s.get("/api/v4/issues?scope=all", &bob_t);
         assert_eq!(titles(&all), vec!["nested issue"]);
         open_ok(s, &bob_t, nested, "bob's issue");
-        assert_eq!(titles(&s.get("/api/v4/issues", &bob_t)), vec!["bob's issue"]);
+        assert_eq!(
+            titles(&s.get("/api/v4/issues", &bob_t)),
+            vec!["bob's issue"]
+        );
         let alice_all = s.get("/api/v4/issues?scope=all&sort=asc", &api);
         assert_eq!(
             titles(&alice_all),

@@ -18,8 +18,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use std::time::Instant;
 use tinforge_store::connection::DatabaseUrl;
 use tinforge_store::issues::{
-    self, Cursor, IssueFilter, LabelFilter, Order, OrderBy, Paging, ProjectScope, SeedIssue,
-    Viewer,
+    self, Cursor, IssueFilter, LabelFilter, Order, OrderBy, Paging, ProjectScope, SeedIssue, Viewer,
 };
 use tinforge_store::users::{self, NewUser};
 use tinforge_store::{Store, StoreError};
@@ -149,10 +148,7 @@ fn seed(backend: &str, size: usize) -> Fixture {
         // What autovacuum would do shortly after a bulk load.
         diesel::sql_query("ANALYZE").execute(&mut *conn).unwrap();
     }
-    eprintln!(
-        "seeded {size} issues on {backend} in {:.2?}",
-        t0.elapsed()
-    );
+    eprintln!("seeded {size} issues on {backend} in {:.2?}", t0.elapsed());
     let deep_id: i64 = {
         use diesel::prelude::*;
         use tinforge_store::schema::issues as t;
@@ -280,7 +276,8 @@ fn main() {
         .configure_from_args();
     let mut summary = Vec::new();
     for backend in backends {
-        let fixtures: Vec<(usize, Fixture)> = SIZES.iter().map(|s| (*s, seed(backend, *s))).collect();
+        let fixtures: Vec<(usize, Fixture)> =
+            SIZES.iter().map(|s| (*s, seed(backend, *s))).collect();
         let mut group = criterion.benchmark_group(format!("issue_list/{backend}"));
         for q in Query::ALL {
             for (size, f) in &fixtures {

@@ -19,11 +19,11 @@ use tinforge_authz::{Principal, Role, Target, require};
 use tinforge_gate::{Authorized, RestRoutes, listing};
 use tinforge_store::StoreError;
 use tinforge_store::groups as store_groups;
-use tinforge_store::projects::{self as store_projects, ProjectFilter, ProjectOrder};
 use tinforge_store::issues::{
     self, Cursor, Issue, IssueChanges, IssueFilter, IssuePage, LabelFilter, NewIssue, Order,
     OrderBy, Paging, PersonFilter, ProjectScope, StateEvent, Viewer,
 };
+use tinforge_store::projects::{self as store_projects, ProjectFilter, ProjectOrder};
 
 pub fn declare(r: &mut RestRoutes) {
     r.route("GET", "/api/v4/issues", require!(issue:read))

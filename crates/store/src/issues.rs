@@ -11,8 +11,8 @@ use crate::error::StoreError;
 use crate::labels::{self, LabelRow};
 use crate::notes;
 use crate::schema::{
-    issue_assignees, issue_iid_counters, issue_labels, issues, labels as labels_t, notes as notes_t,
-    projects, users,
+    issue_assignees, issue_iid_counters, issue_labels, issues, labels as labels_t,
+    notes as notes_t, projects, users,
 };
 use crate::sql::lower;
 use crate::users::User;
@@ -732,7 +732,10 @@ impl Viewer {
         let admin = principal.is_some_and(|p| p.in_admin_mode());
         let mut ids = Vec::new();
         let mut reporter = Vec::new();
-        for t in targets.into_iter().filter(|t| t.kind == TargetKind::Project) {
+        for t in targets
+            .into_iter()
+            .filter(|t| t.kind == TargetKind::Project)
+        {
             ids.push(t.id);
             if t.role >= Role::Reporter {
                 reporter.push(t.id);
