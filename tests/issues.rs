@@ -146,7 +146,12 @@ fn concurrent_creates_get_distinct_iids() {
                     scope.spawn(move || {
                         (0..5)
                             .map(|n| {
-                                let r = open(s, api, p, json!({"title": format!("t{t}-{n}")}));
+                                let r = open(
+                                    s,
+                                    api,
+                                    p,
+                                    json!({"title": format!("t{t}-{n}"), "labels": ["hot", format!("l{n}")]}),
+                                );
                                 assert_eq!(r.status, 201, "{}", r.text);
                                 r.json["iid"].as_i64().unwrap()
                             })
@@ -161,6 +166,56 @@ fn concurrent_creates_get_distinct_iids() {
         });
         got.sort_unstable();
         assert_eq!(got, (1..=30).collect::<Vec<_>>());
+        // Labels named by concurrent requests were created once each.
+        let labels = s.get(&format!("/api/v4/projects/{p}/labels"), &api);
+        assert_eq!(labels.header("x-total"), Some("6"));
+        // Concurrent edits of one issue all succeed, one after the other.
+        let codes: Vec<u16> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..6)
+                .map(|t| {
+                    let api = &api;
+                    scope.spawn(move || {
+                        s.call(
+                            "PUT",
+                            &format!("{}/1", issues_path(p)),
+                            Some(api),
+                            Some(json!({"labels": ["hot", format!("edit{t}")], "add_labels": "shared"})),
+                        )
+                        .status
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(codes, vec![200; 6]);
+        let one = s.get(&format!("{}/1", issues_path(p)), &api);
+        assert_eq!(
+            one.json["labels"].as_array().unwrap().len(),
+            3,
+            "{}",
+            one.text
+        );
+        // Edits of different issues naming the same new label at once.
+        for round in 0..4 {
+            let codes: Vec<u16> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (2..8)
+                    .map(|iid| {
+                        let api = &api;
+                        scope.spawn(move || {
+                            s.call(
+                                "PUT",
+                                &format!("{}/{iid}", issues_path(p)),
+                                Some(api),
+                                Some(json!({"add_labels": format!("fresh{round}")})),
+                            )
+                            .status
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert_eq!(codes, vec![200; 6], "round {round}");
+        }
     });
 }
 

@@ -980,8 +980,16 @@ pub fn update(
         labels::validate_name(l)?;
     }
     write_transaction(conn, |conn| {
-        let current = row(conn, issue_id)?;
         let now = crate::now();
+        // Lock the issue first, so that concurrent updates of it run one after the other (on
+        // PostgreSQL; SQLite serializes writers anyway) and each reads what the previous wrote.
+        let locked = diesel::update(issues::table.find(issue_id))
+            .set(issues::updated_at.eq(now))
+            .execute(conn)?;
+        if locked == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let current = row(conn, issue_id)?;
         let mut title_v = current.title.clone();
         if let Some(t) = &title {
             title_v = t.clone();

@@ -272,7 +272,15 @@ pub fn find_or_create(
         match existing.iter().find(|l| l.name == name) {
             Some(l) => out.push(l.clone()),
             None if create_missing => {
-                out.push(insert(conn, project_id, &name, DEFAULT_COLOR, None)?)
+                // In a savepoint: a concurrent request may create the same label first, which
+                // is fine; then it is used as found.
+                match conn.transaction(|c| insert(c, project_id, &name, DEFAULT_COLOR, None)) {
+                    Ok(l) => out.push(l),
+                    Err(StoreError::Conflict(_)) => {
+                        out.extend(find(conn, project_id, &LabelRef::Name(name.clone()))?)
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             None => {}
         }
