@@ -110,6 +110,16 @@ impl Row {
         })
     }
 
+    /// The permissions a caller needs to reach the endpoint: its own, plus those of the parent
+    /// field a nested GraphQL field is selected through.
+    fn reach(&self) -> Vec<String> {
+        let mut all = self.permissions.clone();
+        if self.surface == "graphql" && self.path.starts_with("Group.") {
+            all.push("group:read".into());
+        }
+        all
+    }
+
     fn grantable(&self) -> bool {
         let all = all_permissions();
         self.permissions.iter().all(|p| all.contains(p))
@@ -128,6 +138,8 @@ enum Expect {
 struct Fixture {
     project_id: i64,
     group_id: i64,
+    project_path: String,
+    group_path: String,
 }
 
 struct World<'a> {
@@ -208,6 +220,8 @@ impl<'a> World<'a> {
         Fixture {
             project_id,
             group_id,
+            project_path: project["path_with_namespace"].as_str().unwrap().to_string(),
+            group_path: group["full_path"].as_str().unwrap().to_string(),
         }
     }
 
@@ -292,34 +306,144 @@ impl<'a> World<'a> {
         }
     }
 
-    fn call(&self, row: &Row, token: Option<&str>) -> Reply {
+    /// Performs the endpoint on fresh fixtures and says whether the gate let it through.
+    fn call(&self, row: &Row, token: Option<&str>) -> Outcome {
         let f = self.fixture();
+        if row.surface == "graphql" {
+            return self.graphql(row, &f, token);
+        }
         let path = self.path(row, &f);
-        self.s.call(&row.method, &path, token, None)
+        Outcome::of_rest(self.s.call(&row.method, &path, token, None))
+    }
+
+    /// A GraphQL field reached with the smallest document that selects it.
+    fn graphql(&self, row: &Row, f: &Fixture, token: Option<&str>) -> Outcome {
+        let n = self.next();
+        let (group, project) = (&f.group_path, &f.project_path);
+        let (document, path): (String, &[&str]) = match row.path.as_str() {
+            "Query.currentUser" => ("{ currentUser { id } }".into(), &["currentUser"]),
+            "Query.user" => (r#"{ user(username: "alice") { id } }"#.into(), &["user"]),
+            "Query.project" => (
+                format!(r#"{{ project(fullPath: "{project}") {{ id }} }}"#),
+                &["project"],
+            ),
+            "Query.projects" => ("{ projects { nodes { id } } }".into(), &["projects"]),
+            "Query.group" => (
+                format!(r#"{{ group(fullPath: "{group}") {{ id }} }}"#),
+                &["group"],
+            ),
+            "Query.groups" => ("{ groups { nodes { id } } }".into(), &["groups"]),
+            "Group.projects" => (
+                format!(r#"{{ group(fullPath: "{group}") {{ projects {{ nodes {{ id }} }} }} }}"#),
+                &["group", "projects"],
+            ),
+            "Group.descendantGroups" => (
+                format!(
+                    r#"{{ group(fullPath: "{group}") {{ descendantGroups {{ nodes {{ id }} }} }} }}"#
+                ),
+                &["group", "descendantGroups"],
+            ),
+            "Mutation.groupCreate" => (
+                format!(
+                    r#"mutation {{ groupCreate(input: {{name: "s{n}", path: "s{n}", parentPath: "{group}"}}) {{ errors group {{ id }} }} }}"#
+                ),
+                &["groupCreate"],
+            ),
+            "Mutation.projectCreate" => (
+                format!(
+                    r#"mutation {{ projectCreate(input: {{name: "q{n}", path: "q{n}", namespacePath: "{group}"}}) {{ errors project {{ id }} }} }}"#
+                ),
+                &["projectCreate"],
+            ),
+            other => panic!(
+                "the authorization matrix has no document for GraphQL field `{other}`: \
+                 add one in tests/matrix.rs"
+            ),
+        };
+        let r = self.s.call(
+            "POST",
+            "/api/graphql",
+            token,
+            Some(json!({ "query": document })),
+        );
+        Outcome::of_graphql(&r, row, path)
     }
 }
 
-/// Did the gate let the request through? Handlers may still answer 400 and the like.
-fn allowed(r: &Reply) -> bool {
-    let gate_not_found = r.status == 404
-        && matches!(
-            r.json["message"].as_str(),
-            Some("404 Project Not Found" | "404 Group Not Found")
-        );
-    !matches!(r.status, 401 | 403) && !gate_not_found
+/// What a caller got, in the matrix's terms.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    /// The gate let the request through (the handler may still refuse bad input).
+    Allowed,
+    /// The gate refused, with the HTTP status (for GraphQL: the status its error code stands for).
+    Status(u16),
+    /// Anything else, described.
+    Other(String),
 }
 
-fn check(failures: &mut Vec<String>, row: &Row, case: &str, expect: Expect, r: &Reply) {
+impl Outcome {
+    fn of_rest(r: Reply) -> Outcome {
+        let gate_not_found = r.status == 404
+            && matches!(
+                r.json["message"].as_str(),
+                Some("404 Project Not Found" | "404 Group Not Found")
+            );
+        if matches!(r.status, 401 | 403) || gate_not_found {
+            Outcome::Status(r.status)
+        } else {
+            Outcome::Allowed
+        }
+    }
+
+    /// A field is allowed when it resolved without an error; a denial is an error at its path
+    /// whose code names the reason; an invisible target is `null` without an error.
+    fn of_graphql(r: &Reply, row: &Row, path: &[&str]) -> Outcome {
+        if r.status == 401 {
+            return Outcome::Status(401);
+        }
+        if r.status != 200 {
+            return Outcome::Other(format!("{} {}", r.status, r.text));
+        }
+        let error = r.json["errors"].as_array().and_then(|errors| {
+            errors.iter().find(|e| {
+                let at: Vec<&str> = e["path"]
+                    .as_array()
+                    .map(|p| p.iter().filter_map(|x| x.as_str()).collect())
+                    .unwrap_or_default();
+                !at.is_empty() && path.starts_with(&at)
+            })
+        });
+        let mut value = &r.json["data"];
+        for key in path {
+            value = &value[*key];
+        }
+        match error.map(|e| e["extensions"]["code"].as_str().unwrap_or_default()) {
+            Some("unauthenticated") => Outcome::Status(401),
+            Some("not_visible") => Outcome::Status(404),
+            Some(
+                "insufficient_scope" | "outside_boundary" | "role_too_low" | "not_covered"
+                | "admin_required",
+            ) => Outcome::Status(403),
+            Some(other) => Outcome::Other(format!("error code {other}: {}", r.text)),
+            // Not there for the caller: a target it cannot see, or (GitLab's `currentUser` for
+            // anonymous callers) nobody to answer for.
+            None if value.is_null() && (row.has_target() || path.len() > 1) => Outcome::Status(404),
+            None if value.is_null() && !row.is_list() => Outcome::Status(401),
+            None => Outcome::Allowed,
+        }
+    }
+}
+
+fn check(failures: &mut Vec<String>, row: &Row, case: &str, expect: Expect, got: &Outcome) {
     let ok = match expect {
-        Expect::Allowed => allowed(r),
-        Expect::Status(s) => r.status == s,
+        Expect::Allowed => *got == Outcome::Allowed,
+        Expect::Status(s) => *got == Outcome::Status(s),
     };
     if !ok {
         failures.push(format!(
-            "{} [{case}]: expected {expect:?}, got {} {}",
+            "{} [{case}]: expected {expect:?}, got {}",
             row.label(),
-            r.status,
-            r.text.chars().take(200).collect::<String>()
+            format!("{got:?}").chars().take(300).collect::<String>()
         ));
     }
 }
@@ -333,7 +457,7 @@ fn run_matrix(backend: Backend) {
         .unwrap()
         .iter()
         .map(Row::from)
-        .filter(|r| r.surface == "rest")
+        .filter(|r| r.surface == "rest" || r.surface == "graphql")
         .collect();
     assert!(rows.len() > 10, "the registry lists the REST endpoints");
     let mut failures = Vec::new();
@@ -427,7 +551,7 @@ fn run_matrix(backend: Backend) {
 
         if row.grantable() {
             // Exactly the required grant.
-            let exact = w.fine(&row.permissions, json!({"boundary": "all_memberships"}));
+            let exact = w.fine(&row.reach(), json!({"boundary": "all_memberships"}));
             let expect = if row.covered && !row.admin_only {
                 Expect::Allowed
             } else {
@@ -443,7 +567,7 @@ fn run_matrix(backend: Backend) {
             // Outside the boundary: another project selected.
             let elsewhere = w.fixture();
             let outside = w.fine(
-                &row.permissions,
+                &row.reach(),
                 json!({"boundary": "selected", "projects": [elsewhere.project_id]}),
             );
             let expect = if !row.covered || row.admin_only {

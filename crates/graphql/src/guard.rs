@@ -95,11 +95,17 @@ impl<'a> FieldGuard<'a> {
                 ),
             },
             FieldTarget::Namespace(arg) => {
-                let Some(caller) = scope.principal.clone() else {
-                    // Nobody has a namespace: the decision says unauthenticated.
-                    return Ok(None);
-                };
                 let path = argument(ctx, arg)?;
+                let Some(caller) = scope.principal.clone() else {
+                    // Anonymous callers have no namespace of their own; a group named by path is
+                    // judged like any target (a private one is simply not there).
+                    return match path {
+                        Some(p) => Ok(Some(
+                            scope.group(&p).await?.ok_or_else(|| self.absent())?.target,
+                        )),
+                        None => Ok(None),
+                    };
+                };
                 let found = scope
                     .run(move |c| namespace_of(c, path.as_deref(), &caller))
                     .await?;
