@@ -224,6 +224,26 @@ fn legacy_tokens_read_repository_clones_write_repository_pushes() {
         let refs = server_refs(s, &git, pid);
         assert!(!refs.contains("feature"), "{refs}");
 
+        // HEAD follows the project's default branch when it changes.
+        git.ok(&cloned, &["push", "-q", "origin", "main:refs/heads/stable"]);
+        let put = s.call(
+            "PUT",
+            &format!("/api/v4/projects/{pid}"),
+            Some(&owner),
+            Some(json!({"default_branch": "stable"})),
+        );
+        assert_eq!(put.status, 200, "{}", put.text);
+        let symref = git.ok(
+            &git.dir(""),
+            &[
+                "ls-remote",
+                "--symref",
+                &url(s, Some(&read), "acme/anvil"),
+                "HEAD",
+            ],
+        );
+        assert!(symref.contains("ref: refs/heads/stable\tHEAD"), "{symref}");
+
         // An api token reads and writes too; a read_api token reads.
         let api = s.legacy_token("alice", "api");
         git.ok(
@@ -500,6 +520,27 @@ fn protected_branches_refuse_force_push_deletion_and_low_roles() {
         );
         assert_eq!(allowed.status, 201);
         git.ok(&work, &["push", "-q", "--force", "origin", "main"]);
+        // PATCH turns force-pushes off again (GitLab's allowed_to_push shape changes the level).
+        let patched = s.call(
+            "PATCH",
+            &format!("{base}/main"),
+            Some(&m_token),
+            Some(json!({"allow_force_push": false, "allowed_to_push": [{"access_level": 40}]})),
+        );
+        assert_eq!(patched.status, 200, "{}", patched.text);
+        assert_eq!(patched.json["allow_force_push"], false);
+        assert_eq!(patched.json["push_access_levels"][0]["access_level"], 40);
+        git.ok(&work, &["reset", "-q", "--hard", "HEAD~1"]);
+        git.commit(&work, "rewritten again");
+        let refused = git.fails(&work, &["push", "--force", "origin", "main"]);
+        assert!(refused.contains("maintainer"), "{refused}");
+        let missing = s.call(
+            "PATCH",
+            &format!("{base}/nope"),
+            Some(&m_token),
+            Some(json!({})),
+        );
+        assert_eq!(missing.status, 404);
         // No one may push to a branch protected with level 0.
         s.call(
             "POST",

@@ -6,7 +6,10 @@ pub mod coverage;
 pub mod error;
 pub mod groups;
 pub mod instance;
+pub mod issues;
+pub mod labels;
 pub mod members;
+pub mod notes;
 pub mod openapi;
 pub mod pagination;
 pub mod params;
@@ -38,6 +41,9 @@ pub fn rest_routes() -> RestRoutes {
     groups::declare(&mut routes);
     projects::declare(&mut routes);
     members::declare(&mut routes);
+    issues::declare(&mut routes);
+    notes::declare(&mut routes);
+    labels::declare(&mut routes);
     routes
 }
 

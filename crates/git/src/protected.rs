@@ -138,6 +138,10 @@ pub fn declare(r: &mut RestRoutes) {
         .project("id")
         .summary("A single protected branch or wildcard")
         .to(show);
+    r.route("PATCH", one, manage)
+        .project("id")
+        .summary("Change a protection: allow_force_push, allowed_to_push/merge access levels")
+        .to(update);
     r.route("DELETE", one, manage)
         .project("id")
         .summary("Unprotect a branch or wildcard")
@@ -306,6 +310,51 @@ async fn create(
         })
         .await?;
     Ok(HttpResponse::Created().json(view(&row)))
+}
+
+async fn update(
+    auth: Authorized,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, RestError> {
+    let id = project_id(&auth)?;
+    let name = name_param(&req);
+    let params = params(&req, &body)?;
+    let push = changed_level(&params, "allowed_to_push", "push_access_level")?;
+    let merge = changed_level(&params, "allowed_to_merge", "merge_access_level")?;
+    let force = match params.get("allow_force_push") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(flag(&params, "allow_force_push")?),
+    };
+    let row = auth
+        .run(move |c| {
+            protected_branches::update(c, id, &name, push, merge, force).map_err(RestError::from)
+        })
+        .await?
+        .ok_or(RestError::NotFound)?;
+    Ok(HttpResponse::Ok().json(view(&row)))
+}
+
+/// A new access level from GitLab's `allowed_to_push: [{"access_level": 30}]` (the first entry
+/// with one) or the `push_access_level` shorthand; None when neither is given.
+fn changed_level(
+    params: &Map<String, Value>,
+    list_key: &str,
+    key: &str,
+) -> Result<Option<i32>, RestError> {
+    if let Some(Value::Array(items)) = params.get(list_key) {
+        let given = items.iter().find_map(|i| i.get("access_level")).cloned();
+        if let Some(level_value) = given {
+            let mut one = Map::new();
+            one.insert(list_key.to_string(), level_value);
+            return level(&one, list_key).map(Some);
+        }
+        return Ok(None);
+    }
+    match params.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => level(params, key).map(Some),
+    }
 }
 
 /// A branch name or pattern: what git allows in a branch name, plus `*`.

@@ -69,6 +69,7 @@ impl Repositories {
         let path = self.path(project_id);
         if path.join("HEAD").is_file() {
             install_hook(&path)?;
+            sync_head(&path, default_branch)?;
             return Ok(path);
         }
         std::fs::create_dir_all(&self.root)?;
@@ -164,6 +165,19 @@ fn init_bare(path: &Path, default_branch: &str) -> io::Result<()> {
     install_hook(path)
 }
 
+/// Points HEAD at the project's default branch when it points elsewhere (the default branch was
+/// changed through the API): the database is the source of truth.
+fn sync_head(repo: &Path, default_branch: &str) -> io::Result<()> {
+    let wanted = format!("ref: refs/heads/{}\n", initial_branch(default_branch));
+    let head = repo.join("HEAD");
+    if std::fs::read(&head).is_ok_and(|c| c == wanted.as_bytes()) {
+        return Ok(());
+    }
+    let tmp = repo.join(format!(".HEAD-{}", unique()));
+    std::fs::write(&tmp, wanted)?;
+    std::fs::rename(&tmp, &head)
+}
+
 /// Writes the pre-receive hook when it is missing or differs from this version's.
 pub fn install_hook(repo: &Path) -> io::Result<()> {
     let hook = repo.join("hooks").join("pre-receive");
@@ -215,6 +229,11 @@ mod tests {
         assert!(
             path.join("marker").exists(),
             "an existing repository is kept"
+        );
+        let head = std::fs::read_to_string(path.join("HEAD")).unwrap();
+        assert_eq!(
+            head, "ref: refs/heads/other\n",
+            "HEAD follows the default branch"
         );
         repos.remove(7).unwrap();
         assert!(!path.exists());

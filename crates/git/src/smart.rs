@@ -430,8 +430,20 @@ pub async fn receive_pack(
             .is_some_and(|b| protected::protection(&rules, b).is_some())
     });
     if touches_protected {
+        // Only the rules of the branches pushed: the environment has a size limit.
+        let relevant: Vec<Rule> = rules
+            .iter()
+            .filter(|r| {
+                commands
+                    .updates
+                    .iter()
+                    .filter_map(|u| u.branch())
+                    .any(|b| protected::matches(&r.name, b))
+            })
+            .cloned()
+            .collect();
         cmd.env(hook::BIN_ENV, &access.config.hook_bin)
-            .env(hook::RULES_ENV, protected::encode_rules(&rules));
+            .env(hook::RULES_ENV, protected::encode_rules(&relevant));
     } else {
         cmd.env_remove(hook::BIN_ENV);
     }

@@ -4,10 +4,13 @@
 pub mod connection;
 pub mod error;
 pub mod groups;
+pub mod issues;
+pub mod labels;
 pub mod members;
 pub mod merge_requests;
 pub mod migrate;
 pub mod namespaces;
+pub mod notes;
 pub mod password;
 pub mod projects;
 pub mod protected_branches;

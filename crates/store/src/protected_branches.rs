@@ -82,6 +82,34 @@ pub fn create(
     })
 }
 
+/// Changes a protection's levels and force-push setting (None: unchanged); None when the
+/// protection does not exist.
+pub fn update(
+    conn: &mut DbConnection,
+    project_id: i64,
+    name: &str,
+    push_access_level: Option<i32>,
+    merge_access_level: Option<i32>,
+    allow_force_push: Option<bool>,
+) -> Result<Option<ProtectedBranch>, StoreError> {
+    crate::connection::write_transaction(conn, |conn| {
+        let Some(current) = find(conn, project_id, name)? else {
+            return Ok(None);
+        };
+        diesel::update(protected_branches::table.find(current.id))
+            .set((
+                protected_branches::push_access_level
+                    .eq(push_access_level.unwrap_or(current.push_access_level)),
+                protected_branches::merge_access_level
+                    .eq(merge_access_level.unwrap_or(current.merge_access_level)),
+                protected_branches::allow_force_push
+                    .eq(allow_force_push.unwrap_or(current.allow_force_push)),
+            ))
+            .execute(conn)?;
+        find(conn, project_id, name)
+    })
+}
+
 /// Unprotects a branch; false when it was not protected.
 pub fn delete(conn: &mut DbConnection, project_id: i64, name: &str) -> Result<bool, StoreError> {
     let n = diesel::delete(

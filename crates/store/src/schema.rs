@@ -124,6 +124,71 @@ diesel::table! {
 }
 
 diesel::table! {
+    issue_iid_counters (project_id) {
+        project_id -> BigInt,
+        last_iid -> BigInt,
+    }
+}
+
+diesel::table! {
+    issues (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        iid -> BigInt,
+        title -> Text,
+        description -> Nullable<Text>,
+        state -> Text,
+        confidential -> Bool,
+        author_id -> BigInt,
+        closed_by_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    issue_assignees (issue_id, user_id) {
+        issue_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    labels (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        name -> Text,
+        color -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    issue_labels (issue_id, label_id) {
+        issue_id -> BigInt,
+        label_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    notes (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        noteable_type -> Text,
+        issue_id -> Nullable<BigInt>,
+        author_id -> BigInt,
+        body -> Text,
+        system -> Bool,
+        internal -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     merge_requests (id) {
         id -> BigInt,
         project_id -> BigInt,
@@ -163,6 +228,12 @@ diesel::joinable!(personal_access_tokens -> users (user_id));
 diesel::joinable!(token_grants -> personal_access_tokens (token_id));
 diesel::joinable!(token_grant_targets -> token_grants (grant_id));
 diesel::joinable!(members -> users (user_id));
+diesel::joinable!(issues -> projects (project_id));
+diesel::joinable!(issue_assignees -> issues (issue_id));
+diesel::joinable!(issue_assignees -> users (user_id));
+diesel::joinable!(issue_labels -> issues (issue_id));
+diesel::joinable!(issue_labels -> labels (label_id));
+diesel::joinable!(notes -> issues (issue_id));
 diesel::joinable!(namespaces -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -175,6 +246,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     token_grants,
     token_grant_targets,
     instance_secrets,
+    issue_iid_counters,
+    issues,
+    issue_assignees,
+    labels,
+    issue_labels,
+    notes,
     protected_branches,
     merge_requests,
     merge_request_iid_counters,
