@@ -117,6 +117,14 @@ impl Row {
         if self.surface == "graphql" && self.path.starts_with("Group.") {
             all.push("group:read".into());
         }
+        if self.surface == "graphql" && self.path.starts_with("Project.") {
+            all.push("project:read".into());
+        }
+        // `Issue.*` is reached through `project { issue }`.
+        if self.surface == "graphql" && self.path.starts_with("Issue.") {
+            all.push("project:read".into());
+            all.push("issue:read".into());
+        }
         all
     }
 
@@ -323,6 +331,23 @@ impl<'a> World<'a> {
         Outcome::of_rest(self.s.call(&row.method, &path, token, None))
     }
 
+    /// An issue of alice's in the fixture project (the first is iid 1): its id and iid.
+    fn issue(&self, f: &Fixture) -> (i64, i64) {
+        let issue = self.ok(
+            self.s.call(
+                "POST",
+                &format!("/api/v4/projects/{}/issues", f.project_id),
+                Some(&self.alice_api),
+                Some(json!({"title": "matrix"})),
+            ),
+            "issue",
+        );
+        (
+            issue["id"].as_i64().unwrap(),
+            issue["iid"].as_i64().unwrap(),
+        )
+    }
+
     /// A GraphQL field reached with the smallest document that selects it.
     fn graphql(&self, row: &Row, f: &Fixture, token: Option<&str>) -> Outcome {
         let n = self.next();
@@ -362,6 +387,73 @@ impl<'a> World<'a> {
                 ),
                 &["projectCreate"],
             ),
+            "Project.issue" => {
+                self.issue(f);
+                (
+                    format!(
+                        r#"{{ project(fullPath: "{project}") {{ issue(iid: "1") {{ id }} }} }}"#
+                    ),
+                    &["project", "issue"],
+                )
+            }
+            "Project.issues" => (
+                format!(
+                    r#"{{ project(fullPath: "{project}") {{ issues {{ nodes {{ id }} }} }} }}"#
+                ),
+                &["project", "issues"],
+            ),
+            "Issue.notes" => {
+                self.issue(f);
+                (
+                    format!(
+                        r#"{{ project(fullPath: "{project}") {{ issue(iid: "1") {{ notes {{ nodes {{ id }} }} }} }} }}"#
+                    ),
+                    &["project", "issue", "notes"],
+                )
+            }
+            "Mutation.createIssue" => (
+                format!(
+                    r#"mutation {{ createIssue(input: {{projectPath: "{project}", title: "t{n}"}}) {{ errors issue {{ id }} }} }}"#
+                ),
+                &["createIssue"],
+            ),
+            "Mutation.updateIssue" => {
+                self.issue(f);
+                (
+                    format!(
+                        r#"mutation {{ updateIssue(input: {{projectPath: "{project}", iid: "1", title: "u{n}"}}) {{ errors issue {{ id }} }} }}"#
+                    ),
+                    &["updateIssue"],
+                )
+            }
+            "Mutation.createNote" => {
+                let (id, _) = self.issue(f);
+                (
+                    format!(
+                        r#"mutation {{ createNote(input: {{noteableId: "gid://gitlab/Issue/{id}", body: "b{n}"}}) {{ errors note {{ id }} }} }}"#
+                    ),
+                    &["createNote"],
+                )
+            }
+            "Mutation.destroyNote" => {
+                let (_, iid) = self.issue(f);
+                let note = self.ok(
+                    self.s.call(
+                        "POST",
+                        &format!("/api/v4/projects/{}/issues/{iid}/notes", f.project_id),
+                        Some(&self.alice_api),
+                        Some(json!({"body": "to delete"})),
+                    ),
+                    "note",
+                );
+                let id = note["id"].as_i64().unwrap();
+                (
+                    format!(
+                        r#"mutation {{ destroyNote(input: {{id: "gid://gitlab/Note/{id}"}}) {{ errors }} }}"#
+                    ),
+                    &["destroyNote"],
+                )
+            }
             other => panic!(
                 "the authorization matrix has no document for GraphQL field `{other}`: \
                  add one in tests/matrix.rs"
@@ -431,6 +523,9 @@ impl Outcome {
                 "insufficient_scope" | "outside_boundary" | "role_too_low" | "not_covered"
                 | "admin_required",
             ) => Outcome::Status(403),
+            // The resolver's own per-object rule (someone else's issue or note needs a higher
+            // role), after the gate let the caller through; tested in tests/graphql_issues.rs.
+            Some("forbidden") => Outcome::Allowed,
             Some(other) => Outcome::Other(format!("error code {other}: {}", r.text)),
             // Not there for the caller: a target it cannot see, or (GitLab's `currentUser` for
             // anonymous callers) nobody to answer for.

@@ -32,6 +32,10 @@ pub enum FieldTarget {
     /// A namespace named by this argument: a group, or the caller's own user namespace (absent
     /// or the caller's username: no target).
     Namespace(&'static str),
+    /// The project of the issue whose global id (`gid://gitlab/Issue/N`) is this argument.
+    IssueProject(&'static str),
+    /// The project of the note whose global id (`gid://gitlab/Note/N`) is this argument.
+    NoteProject(&'static str),
 }
 
 /// One declared GraphQL field.
@@ -67,7 +71,9 @@ impl FieldDecl {
             FieldTarget::Each => TargetSpec::List,
             FieldTarget::Parent if parent_is_group => TargetSpec::Group("self"),
             FieldTarget::Parent => TargetSpec::Project("self"),
-            FieldTarget::Project(arg) => TargetSpec::Project(arg),
+            FieldTarget::Project(arg)
+            | FieldTarget::IssueProject(arg)
+            | FieldTarget::NoteProject(arg) => TargetSpec::Project(arg),
             FieldTarget::Group(arg) | FieldTarget::Namespace(arg) => TargetSpec::Group(arg),
         }
     }

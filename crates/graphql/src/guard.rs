@@ -6,11 +6,12 @@
 use crate::declare::FieldTarget;
 use crate::error::{self, hidden};
 use crate::scope::RequestScope;
+use crate::types::parse_gid;
 use async_graphql::{Context, Guard, Value};
 use tinforge_authz::{DenyReason, Principal, Role, Target, TargetKind, Visibility};
 use tinforge_gate::authorized::enforce;
 use tinforge_gate::{GateError, listing};
-use tinforge_store::{DbConnection, StoreError, groups, namespaces, users};
+use tinforge_store::{DbConnection, StoreError, groups, issues, namespaces, notes, users};
 
 /// Objects whose fields may be declared: they name the target of `FieldTarget::Parent` fields.
 pub trait Parent {
@@ -81,6 +82,24 @@ impl<'a> FieldGuard<'a> {
             ),
             FieldTarget::Project(arg) => {
                 let path = argument(ctx, arg)?.ok_or_else(|| self.absent())?;
+                let project = scope.project(&path).await?.ok_or_else(|| self.absent())?;
+                Some(project.target)
+            }
+            FieldTarget::IssueProject(arg) | FieldTarget::NoteProject(arg) => {
+                let gid = argument(ctx, arg)?.ok_or_else(|| self.absent())?;
+                let issue = matches!(self.target, FieldTarget::IssueProject(_));
+                let id = parse_gid(if issue { "Issue" } else { "Note" }, &gid)
+                    .ok_or_else(|| self.absent())?;
+                let located = scope
+                    .run(move |c| {
+                        if issue {
+                            issues::locate(c, id)
+                        } else {
+                            notes::locate(c, id)
+                        }
+                    })
+                    .await?;
+                let (path, _) = located.ok_or_else(|| self.absent())?;
                 let project = scope.project(&path).await?.ok_or_else(|| self.absent())?;
                 Some(project.target)
             }

@@ -50,6 +50,8 @@ pub fn declarations() -> Vec<FieldDecl> {
         QueryRoot::DECLARATIONS,
         MutationRoot::DECLARATIONS,
         types::Group::DECLARATIONS,
+        types::Project::DECLARATIONS,
+        types::Issue::DECLARATIONS,
     ]
     .concat()
 }

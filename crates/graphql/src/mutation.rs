@@ -7,11 +7,13 @@
 use crate::declare::{FieldTarget, declared_fields};
 use crate::guard::{NamespaceRef, Parent, namespace_of};
 use crate::scope::RequestScope;
-use crate::types::{Group, Project, VisibilityLevel};
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use crate::types::{Group, Issue, Note, Project, VisibilityLevel, parse_gid};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use tinforge_authz::{Role, Target, Visibility};
 use tinforge_store::groups::{self, NewGroup};
+use tinforge_store::issues::{self, IssueChanges, NewIssue, StateEvent};
 use tinforge_store::namespaces::{self, WriteError};
+use tinforge_store::notes;
 use tinforge_store::projects::{self, Namespace, NewProject};
 use tinforge_store::{StoreError, users};
 
@@ -79,6 +81,137 @@ pub struct ProjectCreatePayload {
     pub errors: Vec<String>,
     /// The new project; null when there are errors.
     pub project: Option<Project>,
+}
+
+/// Input of `createIssue`.
+#[derive(InputObject)]
+pub struct CreateIssueInput {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// Full path of the project the issue is opened in.
+    pub project_path: ID,
+    /// Title of the issue.
+    pub title: String,
+    /// Description of the issue.
+    pub description: Option<String>,
+    /// Names of labels to set (Reporter+; unknown names are created).
+    pub labels: Option<Vec<String>>,
+    /// Whether the issue is confidential.
+    pub confidential: Option<bool>,
+    /// Global ids of users to assign (Reporter+; `gid://gitlab/User/1`).
+    pub assignee_ids: Option<Vec<ID>>,
+}
+
+/// Payload of `createIssue`.
+#[derive(SimpleObject)]
+pub struct CreateIssuePayload {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// Errors encountered during the mutation.
+    pub errors: Vec<String>,
+    /// The new issue; null when there are errors.
+    pub issue: Option<Issue>,
+}
+
+/// Closing or reopening an issue (GitLab's `IssueStateEvent`).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "IssueStateEvent")]
+pub enum IssueStateEvent {
+    /// Closes the issue.
+    Close,
+    /// Reopens the issue.
+    Reopen,
+}
+
+impl From<IssueStateEvent> for StateEvent {
+    fn from(e: IssueStateEvent) -> StateEvent {
+        match e {
+            IssueStateEvent::Close => StateEvent::Close,
+            IssueStateEvent::Reopen => StateEvent::Reopen,
+        }
+    }
+}
+
+/// Input of `updateIssue`.
+#[derive(InputObject)]
+pub struct UpdateIssueInput {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// Full path of the issue's project.
+    pub project_path: ID,
+    /// IID of the issue.
+    pub iid: String,
+    /// New title.
+    pub title: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// Whether the issue is confidential.
+    pub confidential: Option<bool>,
+    /// Names of labels replacing the current ones (Reporter+).
+    pub labels: Option<Vec<String>>,
+    /// Names of labels to add (Reporter+).
+    pub add_labels: Option<Vec<String>>,
+    /// Names of labels to remove (Reporter+).
+    pub remove_labels: Option<Vec<String>>,
+    /// Global ids of users replacing the assignees (Reporter+).
+    pub assignee_ids: Option<Vec<ID>>,
+    /// Close or reopen the issue.
+    pub state_event: Option<IssueStateEvent>,
+}
+
+/// Payload of `updateIssue`.
+#[derive(SimpleObject)]
+pub struct UpdateIssuePayload {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// Errors encountered during the mutation.
+    pub errors: Vec<String>,
+    /// The issue after the mutation; null when there are errors.
+    pub issue: Option<Issue>,
+}
+
+/// Input of `createNote`.
+#[derive(InputObject)]
+pub struct CreateNoteInput {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// Global id of the issue to comment on (`gid://gitlab/Issue/1`).
+    pub noteable_id: ID,
+    /// Content of the note.
+    pub body: String,
+    /// Whether the note is internal (Reporter+).
+    pub internal: Option<bool>,
+}
+
+/// Payload of `createNote`.
+#[derive(SimpleObject)]
+pub struct CreateNotePayload {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// Errors encountered during the mutation.
+    pub errors: Vec<String>,
+    /// The new note; null when there are errors.
+    pub note: Option<Note>,
+}
+
+/// Input of `destroyNote`.
+#[derive(InputObject)]
+pub struct DestroyNoteInput {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// Global id of the note to delete (`gid://gitlab/Note/1`).
+    pub id: ID,
+}
+
+/// Payload of `destroyNote`.
+#[derive(SimpleObject)]
+pub struct DestroyNotePayload {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// Errors encountered during the mutation.
+    pub errors: Vec<String>,
+    /// Always null: the note is gone.
+    pub note: Option<Note>,
 }
 
 declared_fields! {
@@ -189,6 +322,176 @@ declared_fields! {
                 project,
             }))
         }
+
+        /// Opens an issue. Labels and assignees are set only by Reporter+ (ignored otherwise).
+        #[declare(
+            "Mutation.createIssue",
+            need(issue:create),
+            FieldTarget::Project("input.projectPath"),
+        )]
+        async fn create_issue(
+            &self,
+            ctx: &Context<'_>,
+            input: CreateIssueInput,
+        ) -> Result<Option<CreateIssuePayload>> {
+            let scope = RequestScope::of(ctx)?;
+            let caller = scope.principal.clone().ok_or_else(unauthenticated)?;
+            let project = scope.project(&input.project_path).await?.ok_or_else(not_available)?;
+            let target = project.target;
+            let assignee_ids = match user_ids(input.assignee_ids) {
+                Ok(ids) => ids.unwrap_or_default(),
+                Err(errors) => {
+                    return Ok(Some(CreateIssuePayload {
+                        client_mutation_id: input.client_mutation_id,
+                        errors,
+                        issue: None,
+                    }));
+                }
+            };
+            let new = NewIssue {
+                project_id: target.id,
+                author_id: caller.user_id,
+                title: input.title,
+                description: input.description,
+                confidential: input.confidential.unwrap_or(false),
+                labels: input.labels.unwrap_or_default(),
+                assignee_ids,
+                set_metadata: issues::may_set_metadata(target.role, caller.in_admin_mode()),
+            };
+            let created = scope.run(move |c| invalid_as_errors(issues::create(c, &new))).await?;
+            let (issue, errors) = split(created);
+            Ok(Some(CreateIssuePayload {
+                client_mutation_id: input.client_mutation_id,
+                errors,
+                issue: issue.map(|i| Issue::new(i, target, &scope.external_url)),
+            }))
+        }
+
+        /// Edits, labels, closes (`stateEvent: CLOSE`) or reopens an issue; others' issues need
+        /// Reporter+.
+        #[declare(
+            "Mutation.updateIssue",
+            need(issue:update),
+            FieldTarget::Project("input.projectPath"),
+        )]
+        async fn update_issue(
+            &self,
+            ctx: &Context<'_>,
+            input: UpdateIssueInput,
+        ) -> Result<Option<UpdateIssuePayload>> {
+            let scope = RequestScope::of(ctx)?;
+            let caller = scope.principal.clone().ok_or_else(unauthenticated)?;
+            let project = scope.project(&input.project_path).await?.ok_or_else(not_available)?;
+            let target = project.target;
+            let iid = input.iid.trim().parse::<i64>().map_err(|_| not_available())?;
+            let issue = visible_issue(scope, &target, iid).await?;
+            let admin = caller.in_admin_mode();
+            if !issues::may_edit(&issue, caller.user_id, target.role, admin) {
+                return Err(forbidden());
+            }
+            let assignee_ids = match user_ids(input.assignee_ids) {
+                Ok(ids) => ids,
+                Err(errors) => {
+                    return Ok(Some(UpdateIssuePayload {
+                        client_mutation_id: input.client_mutation_id,
+                        errors,
+                        issue: None,
+                    }));
+                }
+            };
+            let changes = IssueChanges {
+                title: input.title,
+                description: input.description.map(Some),
+                confidential: input.confidential,
+                labels: input.labels,
+                add_labels: input.add_labels.unwrap_or_default(),
+                remove_labels: input.remove_labels.unwrap_or_default(),
+                assignee_ids,
+                state_event: input.state_event.map(StateEvent::from),
+            };
+            let set_metadata = issues::may_set_metadata(target.role, admin);
+            let (issue_id, user_id) = (issue.row.id, caller.user_id);
+            let updated = scope
+                .run(move |c| {
+                    invalid_as_errors(issues::update(c, issue_id, user_id, &changes, set_metadata))
+                })
+                .await?;
+            let (issue, errors) = split(updated);
+            Ok(Some(UpdateIssuePayload {
+                client_mutation_id: input.client_mutation_id,
+                errors,
+                issue: issue.map(|i| Issue::new(i, target, &scope.external_url)),
+            }))
+        }
+
+        /// Comments on an issue (internal notes need Reporter+).
+        #[declare(
+            "Mutation.createNote",
+            need(issue:create),
+            FieldTarget::IssueProject("input.noteableId"),
+        )]
+        async fn create_note(
+            &self,
+            ctx: &Context<'_>,
+            input: CreateNoteInput,
+        ) -> Result<Option<CreateNotePayload>> {
+            let scope = RequestScope::of(ctx)?;
+            let caller = scope.principal.clone().ok_or_else(unauthenticated)?;
+            let id = parse_gid("Issue", &input.noteable_id).ok_or_else(not_available)?;
+            let located = scope.run(move |c| issues::locate(c, id)).await?;
+            let (path, iid) = located.ok_or_else(not_available)?;
+            let target = scope.project(&path).await?.ok_or_else(not_available)?.target;
+            let issue = visible_issue(scope, &target, iid).await?;
+            let internal = input.internal.unwrap_or(false);
+            if internal && !notes::may_write_internal(target.role, caller.in_admin_mode()) {
+                return Err(forbidden());
+            }
+            let (row, user_id, body) = (issue.row, caller.user_id, input.body);
+            let created = scope
+                .run(move |c| invalid_as_errors(notes::create(c, &row, user_id, &body, internal)))
+                .await?;
+            let (note, errors) = split(created);
+            Ok(Some(CreateNotePayload {
+                client_mutation_id: input.client_mutation_id,
+                errors,
+                note: note.map(|n| Note::new(&n, &scope.external_url)),
+            }))
+        }
+
+        /// Deletes a note (its author or Maintainer+; system notes never).
+        #[declare(
+            "Mutation.destroyNote",
+            need(issue:update),
+            FieldTarget::NoteProject("input.id"),
+        )]
+        async fn destroy_note(
+            &self,
+            ctx: &Context<'_>,
+            input: DestroyNoteInput,
+        ) -> Result<Option<DestroyNotePayload>> {
+            let scope = RequestScope::of(ctx)?;
+            let caller = scope.principal.clone().ok_or_else(unauthenticated)?;
+            let id = parse_gid("Note", &input.id).ok_or_else(not_available)?;
+            let located = scope.run(move |c| notes::locate(c, id)).await?;
+            let (path, iid) = located.ok_or_else(not_available)?;
+            let target = scope.project(&path).await?.ok_or_else(not_available)?.target;
+            let issue = visible_issue(scope, &target, iid).await?;
+            let viewer = Issue::viewer(Some(&caller), &target);
+            let row = issue.row;
+            let note = scope
+                .run(move |c| notes::get(c, &row, id, &viewer))
+                .await?
+                .ok_or_else(not_available)?;
+            if !notes::may_modify(&note.row, caller.user_id, target.role, caller.in_admin_mode()) {
+                return Err(forbidden());
+            }
+            scope.run(move |c| notes::delete(c, id)).await?;
+            Ok(Some(DestroyNotePayload {
+                client_mutation_id: input.client_mutation_id,
+                errors: Vec::new(),
+                note: None,
+            }))
+        }
     }
 }
 
@@ -198,6 +501,45 @@ fn unauthenticated() -> async_graphql::Error {
 
 fn not_available() -> async_graphql::Error {
     crate::error::with_code(crate::error::RESOURCE_NOT_AVAILABLE, "not_visible")
+}
+
+/// GitLab's answer when the caller may see the object but not change it.
+fn forbidden() -> async_graphql::Error {
+    crate::error::with_code(crate::error::RESOURCE_NOT_AVAILABLE, "forbidden")
+}
+
+/// The issue `iid` of the project `target` as the caller sees it (the same store rule as REST),
+/// or GitLab's "resource not available".
+async fn visible_issue(scope: &RequestScope, target: &Target, iid: i64) -> Result<issues::Issue> {
+    let viewer = Issue::viewer(scope.principal.as_ref(), target);
+    let project_id = target.id;
+    scope
+        .run(move |c| issues::get(c, project_id, iid, &viewer))
+        .await?
+        .ok_or_else(not_available)
+}
+
+/// User global ids as database ids; a malformed one is a payload error.
+fn user_ids(ids: Option<Vec<ID>>) -> Result<Option<Vec<i64>>, Vec<String>> {
+    ids.map(|ids| {
+        ids.iter()
+            .map(|id| {
+                parse_gid("User", id)
+                    .ok_or_else(|| vec![format!("{} is not a valid user id", id.as_str())])
+            })
+            .collect()
+    })
+    .transpose()
+}
+
+/// Input the store refuses (an empty title or body) becomes the payload's `errors` ("Title is
+/// missing"); a storage failure stays an error.
+fn invalid_as_errors<T>(r: Result<T, StoreError>) -> Result<Result<T, Vec<String>>, StoreError> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(StoreError::Invalid(m) | StoreError::Conflict(m)) => Ok(Err(vec![sentence(&m)])),
+        Err(e) => Err(e),
+    }
 }
 
 fn visibility(v: Option<VisibilityLevel>) -> Visibility {
@@ -222,6 +564,15 @@ fn payload_errors(e: WriteError) -> Result<Vec<String>, StoreError> {
             .collect()),
         WriteError::Conflict(message) => Ok(vec![message]),
         WriteError::Store(e) => Err(e),
+    }
+}
+
+/// `title is missing` → `Title is missing`.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -1202,6 +1202,17 @@ pub fn seed_bulk(
     })
 }
 
+/// Where issue `issue_id` lives: its project's full path and its iid (whoever asks; visibility
+/// is decided afterwards with [`get`]). GraphQL names issues by global id.
+pub fn locate(conn: &mut DbConnection, issue_id: i64) -> Result<Option<(String, i64)>, StoreError> {
+    Ok(issues::table
+        .inner_join(projects::table.on(projects::id.eq(issues::project_id)))
+        .filter(issues::id.eq(issue_id))
+        .select((projects::full_path, issues::iid))
+        .first(conn)
+        .optional()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -238,3 +238,16 @@ pub fn delete(conn: &mut DbConnection, note_id: i64) -> Result<(), StoreError> {
         _ => Ok(()),
     }
 }
+
+/// Where note `note_id` lives: its project's full path and the iid of its issue (whoever asks;
+/// visibility is decided afterwards with [`crate::issues::get`] and [`get`]).
+pub fn locate(conn: &mut DbConnection, note_id: i64) -> Result<Option<(String, i64)>, StoreError> {
+    use crate::schema::{issues as issues_t, projects};
+    Ok(notes::table
+        .inner_join(issues_t::table.on(notes::issue_id.eq(issues_t::id.nullable())))
+        .inner_join(projects::table.on(projects::id.eq(notes::project_id)))
+        .filter(notes::id.eq(note_id))
+        .select((projects::full_path, issues_t::iid))
+        .first(conn)
+        .optional()?)
+}

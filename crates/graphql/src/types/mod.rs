@@ -2,6 +2,7 @@
 
 mod connection;
 mod group;
+mod issue;
 mod namespace;
 mod project;
 mod scalars;
@@ -9,6 +10,7 @@ mod user;
 
 pub use connection::{IdCursor, List, ListCount, MAX_PAGE_SIZE, PageArgs, page};
 pub use group::Group;
+pub use issue::{IssuableState, Issue, IssueState, Label, Note};
 pub use namespace::Namespace;
 pub use project::Project;
 pub use scalars::{Time, VisibilityLevel, gid, parse_gid};

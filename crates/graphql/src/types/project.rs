@@ -1,18 +1,26 @@
 //! `Project`, loaded with its authorization target for the caller and its namespace.
 
+use super::connection::List;
+use super::issue::{IssuableState, Issue, issue_cursor, issue_page};
 use super::namespace::Namespace;
 use super::scalars::{Time, gid};
+use crate::declare::{FieldTarget, declared_fields};
 use crate::guard::Parent;
-use async_graphql::{ID, SimpleObject};
+use crate::scope::RequestScope;
+use async_graphql::{ComplexObject, Context, ID, Result, SimpleObject};
 use tinforge_authz::{Principal, Requirement, Target};
 use tinforge_gate::listing;
 use tinforge_store::groups::GroupTree;
+use tinforge_store::issues::{
+    self, IssueFilter, LabelFilter, Order, OrderBy, Paging, ProjectScope,
+};
 use tinforge_store::namespaces::{self, NamespaceInfo};
 use tinforge_store::projects::{self, ProjectRow};
 use tinforge_store::{DbConnection, StoreError};
 
 /// A project: a repository with its issues, merge requests and pipelines.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct Project {
     /// Global ID of the project (`gid://gitlab/Project/1`).
     pub id: ID,
@@ -116,5 +124,74 @@ impl Project {
                 Project::new(p, t, info, base)
             })
             .collect())
+    }
+}
+
+declared_fields! {
+    #[ComplexObject]
+    impl Project {
+        /// One issue of the project by its iid; null when there is none the caller may see
+        /// (confidential issues: Reporter+, their author and assignees only).
+        #[declare("Project.issue", need(issue:read), FieldTarget::Parent)]
+        async fn issue(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "IID of the issue (`\"1\"`).")] iid: String,
+        ) -> Result<Option<Issue>> {
+            let scope = RequestScope::of(ctx)?;
+            let Ok(iid) = iid.trim().parse::<i64>() else {
+                return Ok(None);
+            };
+            let viewer = Issue::viewer(scope.principal.as_ref(), &self.target);
+            let project_id = self.row.id;
+            let found = scope
+                .run(move |c| issues::get(c, project_id, iid, &viewer))
+                .await?;
+            Ok(found.map(|i| Issue::new(i, self.target.clone(), &scope.external_url)))
+        }
+
+        /// Issues of the project the caller may see, by ascending id; `count` counts only those
+        /// (capped like REST's total).
+        #[declare("Project.issues", need(issue:read), FieldTarget::Parent)]
+        async fn issues(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "State of the issues (default: all).")] state: Option<IssuableState>,
+            #[graphql(desc = "Issues carrying every one of these labels.")]
+            label_name: Option<Vec<String>>,
+            #[graphql(desc = "Title or description contains this text.")] search: Option<String>,
+            after: Option<String>,
+            first: Option<i32>,
+        ) -> Result<Option<List<Issue>>> {
+            let scope = RequestScope::of(ctx)?;
+            let limit = match first {
+                Some(n) if n < 0 => {
+                    return Err(crate::error::with_code(
+                        "`first` must not be negative",
+                        "invalid_argument",
+                    ));
+                }
+                Some(n) => (n as i64).min(super::MAX_PAGE_SIZE as i64),
+                None => super::MAX_PAGE_SIZE as i64,
+            };
+            let cursor = issue_cursor(after.as_deref())?;
+            let mut filter = IssueFilter::new(ProjectScope::One(self.row.id));
+            filter.state = state.and_then(IssuableState::filter);
+            filter.labels = match label_name {
+                Some(l) if !l.is_empty() => LabelFilter::All(l),
+                _ => LabelFilter::Ignore,
+            };
+            filter.search = search.filter(|s| !s.trim().is_empty());
+            let viewer = Issue::viewer(scope.principal.as_ref(), &self.target);
+            let order = Order { by: OrderBy::Id, desc: false };
+            let (found, count) = scope
+                .run(move |c| {
+                    let found = issues::list(c, &filter, &viewer, order, Paging::Keyset { after: cursor, limit })?;
+                    let count = issues::count_capped(c, &filter, &viewer)?;
+                    Ok((found, count))
+                })
+                .await?;
+            Ok(Some(issue_page(found, count, cursor.is_some(), &self.target, &scope.external_url)))
+        }
     }
 }
