@@ -207,3 +207,75 @@ fn merge_requests_need_merge_request_read_and_a_visible_project() {
         }
     });
 }
+
+const UPDATE: &str = "mutation($i: MergeRequestUpdateInput!) { mergeRequestUpdate(input: $i) {
+    errors mergeRequest { iid title description state } } }";
+
+#[test]
+fn merge_requests_are_edited_closed_and_reopened() {
+    each_backend(|s| {
+        let (alice, _) = world(s);
+        let update = |input: Value| {
+            let r = gql(s, Some(&alice), UPDATE, json!({ "i": input }));
+            no_errors(&r);
+            r.json["data"]["mergeRequestUpdate"].clone()
+        };
+        let p = update(
+            json!({"projectPath": "alice/p", "iid": "1", "title": "Renamed",
+                              "description": "new", "state": "CLOSED"}),
+        );
+        assert_eq!(p["errors"], json!([]), "{p}");
+        assert_eq!(p["mergeRequest"]["title"], "Renamed");
+        assert_eq!(p["mergeRequest"]["description"], "new");
+        assert_eq!(p["mergeRequest"]["state"], "closed");
+        let p = update(json!({"projectPath": "alice/p", "iid": "1", "state": "OPENED"}));
+        assert_eq!(p["mergeRequest"]["state"], "opened");
+        assert_eq!(p["mergeRequest"]["title"], "Renamed");
+
+        // REST sees the change.
+        let r = s.call(
+            "GET",
+            "/api/v4/projects/alice%2Fp/merge_requests/1",
+            Some(&alice),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json["title"], "Renamed");
+        assert_eq!(r.json["state"], "opened");
+
+        let p = update(json!({"projectPath": "alice/p", "iid": "1", "title": " "}));
+        assert_eq!(p["errors"], json!(["Title is missing"]), "{p}");
+        assert!(p["mergeRequest"].is_null(), "{p}");
+
+        let r = gql(
+            s,
+            Some(&alice),
+            UPDATE,
+            json!({"i": {"projectPath": "alice/p", "iid": "9", "title": "x"}}),
+        );
+        assert!(r.json["data"]["mergeRequestUpdate"].is_null(), "{}", r.text);
+        assert_eq!(
+            r.json["errors"][0]["extensions"]["code"], "not_visible",
+            "{}",
+            r.text
+        );
+
+        let reader = s.fine_token(
+            "alice",
+            "project:read,merge_request:read",
+            "personal_projects",
+            &[],
+        );
+        let r = gql(
+            s,
+            Some(&reader),
+            UPDATE,
+            json!({"i": {"projectPath": "alice/p", "iid": "1", "title": "x"}}),
+        );
+        assert_eq!(
+            r.json["errors"][0]["extensions"]["code"], "insufficient_scope",
+            "{}",
+            r.text
+        );
+    });
+}

@@ -462,6 +462,15 @@ impl<'a> World<'a> {
                 ),
                 &["createIssue"],
             ),
+            "Mutation.mergeRequestUpdate" => {
+                let iid = self.merge_request(f);
+                (
+                    format!(
+                        r#"mutation {{ mergeRequestUpdate(input: {{projectPath: "{project}", iid: "{iid}", title: "u{n}"}}) {{ errors mergeRequest {{ id }} }} }}"#
+                    ),
+                    &["mergeRequestUpdate"],
+                )
+            }
             "Mutation.updateIssue" => {
                 self.issue(f);
                 (

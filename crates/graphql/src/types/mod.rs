@@ -12,7 +12,7 @@ mod user;
 pub use connection::{IdCursor, List, ListCount, MAX_PAGE_SIZE, PageArgs, page};
 pub use group::Group;
 pub use issue::{IssuableState, Issue, IssueState, Label, Note};
-pub use merge_request::{MergeRequest, MergeRequestState};
+pub use merge_request::{MergeRequest, MergeRequestState, with_authors};
 pub use namespace::Namespace;
 pub use project::Project;
 pub use scalars::{Time, VisibilityLevel, gid, parse_gid};
