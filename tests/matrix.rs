@@ -348,6 +348,36 @@ impl<'a> World<'a> {
         )
     }
 
+    /// A merge request of the fixture's project from a fresh branch into `main`; returns its iid.
+    fn merge_request(&self, f: &Fixture) -> i64 {
+        let n = self.next();
+        for (branch, file) in [
+            ("main".to_string(), format!("m{n}.txt")),
+            (format!("mr{n}"), format!("b{n}.txt")),
+        ] {
+            self.ok(
+                self.s.call(
+                    "POST",
+                    &format!("/api/v4/projects/{}/repository/commits", f.project_id),
+                    Some(&self.alice_api),
+                    Some(json!({"branch": branch, "start_branch": "main", "commit_message": "matrix",
+                                "actions": [{"action": "create", "file_path": file, "content": "x\n"}]})),
+                ),
+                "commit",
+            );
+        }
+        let mr = self.ok(
+            self.s.call(
+                "POST",
+                &format!("/api/v4/projects/{}/merge_requests", f.project_id),
+                Some(&self.alice_api),
+                Some(json!({"source_branch": format!("mr{n}"), "target_branch": "main", "title": "matrix"})),
+            ),
+            "merge request",
+        );
+        mr["iid"].as_i64().unwrap()
+    }
+
     /// A GraphQL field reached with the smallest document that selects it.
     fn graphql(&self, row: &Row, f: &Fixture, token: Option<&str>) -> Outcome {
         let n = self.next();
@@ -402,6 +432,21 @@ impl<'a> World<'a> {
                 ),
                 &["project", "issues"],
             ),
+            "Project.mergeRequest" => {
+                let iid = self.merge_request(f);
+                (
+                    format!(
+                        r#"{{ project(fullPath: "{project}") {{ mergeRequest(iid: "{iid}") {{ id }} }} }}"#
+                    ),
+                    &["project", "mergeRequest"],
+                )
+            }
+            "Project.mergeRequests" => (
+                format!(
+                    r#"{{ project(fullPath: "{project}") {{ mergeRequests {{ nodes {{ id }} }} }} }}"#
+                ),
+                &["project", "mergeRequests"],
+            ),
             "Issue.notes" => {
                 self.issue(f);
                 (
@@ -417,6 +462,15 @@ impl<'a> World<'a> {
                 ),
                 &["createIssue"],
             ),
+            "Mutation.mergeRequestUpdate" => {
+                let iid = self.merge_request(f);
+                (
+                    format!(
+                        r#"mutation {{ mergeRequestUpdate(input: {{projectPath: "{project}", iid: "{iid}", title: "u{n}"}}) {{ errors mergeRequest {{ id }} }} }}"#
+                    ),
+                    &["mergeRequestUpdate"],
+                )
+            }
             "Mutation.updateIssue" => {
                 self.issue(f);
                 (

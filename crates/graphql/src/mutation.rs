@@ -7,11 +7,14 @@
 use crate::declare::{FieldTarget, declared_fields};
 use crate::guard::{NamespaceRef, Parent, namespace_of};
 use crate::scope::RequestScope;
-use crate::types::{Group, Issue, Note, Project, VisibilityLevel, parse_gid};
+use crate::types::{
+    Group, Issue, MergeRequest, Note, Project, VisibilityLevel, parse_gid, with_authors,
+};
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use tinforge_authz::{Role, Target, Visibility};
 use tinforge_store::groups::{self, NewGroup};
 use tinforge_store::issues::{self, IssueChanges, NewIssue, StateEvent};
+use tinforge_store::merge_requests;
 use tinforge_store::namespaces::{self, WriteError};
 use tinforge_store::notes;
 use tinforge_store::projects::{self, Namespace, NewProject};
@@ -168,6 +171,43 @@ pub struct UpdateIssuePayload {
     pub errors: Vec<String>,
     /// The issue after the mutation; null when there are errors.
     pub issue: Option<Issue>,
+}
+
+/// State a merge request is moved to (GitLab's `MergeRequestNewState`).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeRequestNewState {
+    /// Reopen the merge request.
+    Opened,
+    /// Close the merge request.
+    Closed,
+}
+
+/// Input of `mergeRequestUpdate`.
+#[derive(InputObject)]
+pub struct MergeRequestUpdateInput {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// Full path of the merge request's project.
+    pub project_path: ID,
+    /// IID of the merge request.
+    pub iid: String,
+    /// New title.
+    pub title: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// Close or reopen the merge request (a merged one keeps its state).
+    pub state: Option<MergeRequestNewState>,
+}
+
+/// Payload of `mergeRequestUpdate`.
+#[derive(SimpleObject)]
+pub struct MergeRequestUpdatePayload {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// Errors encountered during the mutation.
+    pub errors: Vec<String>,
+    /// The merge request after the mutation; null when there are errors.
+    pub merge_request: Option<MergeRequest>,
 }
 
 /// Input of `createNote`.
@@ -421,6 +461,51 @@ declared_fields! {
                 client_mutation_id: input.client_mutation_id,
                 errors,
                 issue: issue.map(|i| Issue::new(i, target, &scope.external_url)),
+            }))
+        }
+
+        /// Edits, closes (`state: CLOSED`) or reopens (`state: OPENED`) a merge request.
+        #[declare(
+            "Mutation.mergeRequestUpdate",
+            need(merge_request:update),
+            FieldTarget::Project("input.projectPath"),
+        )]
+        async fn merge_request_update(
+            &self,
+            ctx: &Context<'_>,
+            input: MergeRequestUpdateInput,
+        ) -> Result<Option<MergeRequestUpdatePayload>> {
+            let scope = RequestScope::of(ctx)?;
+            let caller = scope.principal.clone().ok_or_else(unauthenticated)?;
+            let project = scope.project(&input.project_path).await?.ok_or_else(not_available)?;
+            let iid = input.iid.trim().parse::<i64>().map_err(|_| not_available())?;
+            let changes = merge_requests::Changes {
+                title: input.title,
+                description: input.description,
+                target_branch: None,
+                close: input.state.map(|s| s == MergeRequestNewState::Closed),
+            };
+            let (project_id, user_id) = (project.row.id, caller.user_id);
+            let updated = scope
+                .run(move |c| {
+                    let Some(row) = merge_requests::find(c, project_id, iid)? else {
+                        return Ok(None);
+                    };
+                    let updated = invalid_as_errors(merge_requests::update(c, row.id, user_id, &changes))?;
+                    Ok(Some(match updated {
+                        Ok(row) => Ok(with_authors(c, vec![row])?.remove(0)),
+                        Err(errors) => Err(errors),
+                    }))
+                })
+                .await?
+                .ok_or_else(not_available)?;
+            let (mr, errors) = split(updated);
+            Ok(Some(MergeRequestUpdatePayload {
+                client_mutation_id: input.client_mutation_id,
+                errors,
+                merge_request: mr.map(|(r, a)| {
+                    MergeRequest::new(&r, a.as_ref(), &project.row.full_path, &scope.external_url)
+                }),
             }))
         }
 

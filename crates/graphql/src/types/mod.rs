@@ -3,6 +3,7 @@
 mod connection;
 mod group;
 mod issue;
+mod merge_request;
 mod namespace;
 mod project;
 mod scalars;
@@ -11,6 +12,7 @@ mod user;
 pub use connection::{IdCursor, List, ListCount, MAX_PAGE_SIZE, PageArgs, page};
 pub use group::Group;
 pub use issue::{IssuableState, Issue, IssueState, Label, Note};
+pub use merge_request::{MergeRequest, MergeRequestState, with_authors};
 pub use namespace::Namespace;
 pub use project::Project;
 pub use scalars::{Time, VisibilityLevel, gid, parse_gid};

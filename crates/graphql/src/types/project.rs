@@ -1,7 +1,8 @@
 //! `Project`, loaded with its authorization target for the caller and its namespace.
 
-use super::connection::List;
+use super::connection::{List, PageArgs, page};
 use super::issue::{IssuableState, Issue, issue_cursor, issue_page};
+use super::merge_request::{MergeRequest, MergeRequestState, with_authors};
 use super::namespace::Namespace;
 use super::scalars::{Time, gid};
 use crate::declare::{FieldTarget, declared_fields};
@@ -14,6 +15,7 @@ use tinforge_store::groups::GroupTree;
 use tinforge_store::issues::{
     self, IssueFilter, LabelFilter, Order, OrderBy, Paging, ProjectScope,
 };
+use tinforge_store::merge_requests;
 use tinforge_store::namespaces::{self, NamespaceInfo};
 use tinforge_store::projects::{self, ProjectRow};
 use tinforge_store::{DbConnection, StoreError};
@@ -192,6 +194,75 @@ declared_fields! {
                 })
                 .await?;
             Ok(Some(issue_page(found, count, cursor.is_some(), &self.target, &scope.external_url)))
+        }
+
+        /// One merge request of the project by its iid; null when there is none.
+        #[declare("Project.mergeRequest", need(merge_request:read), FieldTarget::Parent)]
+        async fn merge_request(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "IID of the merge request (`\"1\"`).")] iid: String,
+        ) -> Result<Option<MergeRequest>> {
+            let scope = RequestScope::of(ctx)?;
+            let Ok(iid) = iid.trim().parse::<i64>() else {
+                return Ok(None);
+            };
+            let project_id = self.row.id;
+            let found = scope
+                .run(move |c| {
+                    let rows = merge_requests::find(c, project_id, iid)?.into_iter().collect();
+                    with_authors(c, rows)
+                })
+                .await?;
+            Ok(found.first().map(|(r, a)| {
+                MergeRequest::new(r, a.as_ref(), &self.row.full_path, &scope.external_url)
+            }))
+        }
+
+        /// Merge requests of the project, by ascending id; `count` counts every page.
+        #[declare("Project.mergeRequests", need(merge_request:read), FieldTarget::Parent)]
+        async fn merge_requests(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "State of the merge requests (default: all).")]
+            state: Option<MergeRequestState>,
+            #[graphql(desc = "Source branch of the merge requests.")]
+            source_branches: Option<Vec<String>>,
+            #[graphql(desc = "Target branch of the merge requests.")]
+            target_branches: Option<Vec<String>>,
+            after: Option<String>,
+            before: Option<String>,
+            first: Option<i32>,
+            last: Option<i32>,
+        ) -> Result<Option<List<MergeRequest>>> {
+            let scope = RequestScope::of(ctx)?;
+            let filter = merge_requests::Filter {
+                project_ids: Some(vec![self.row.id]),
+                state: state.and_then(MergeRequestState::filter),
+                ..Default::default()
+            };
+            let found = scope
+                .run(move |c| {
+                    let (rows, _) = merge_requests::list(c, &filter, 0, i64::MAX)?;
+                    with_authors(c, rows)
+                })
+                .await?;
+            let wanted = |b: &String, l: &Option<Vec<String>>| {
+                l.as_ref().is_none_or(|l| l.is_empty() || l.contains(b))
+            };
+            let items = found
+                .iter()
+                .filter(|(r, _)| {
+                    wanted(&r.source_branch, &source_branches)
+                        && wanted(&r.target_branch, &target_branches)
+                })
+                .map(|(r, a)| {
+                    let mr =
+                        MergeRequest::new(r, a.as_ref(), &self.row.full_path, &scope.external_url);
+                    (r.id, mr)
+                })
+                .collect();
+            Ok(Some(page(items, &PageArgs::new(after, before, first, last))?))
         }
     }
 }
