@@ -38,6 +38,16 @@ pub enum ApiError {
     Store(StoreError),
 }
 
+impl ApiError {
+    /// Maps a store error; a missing row becomes GitLab's `404 <label> Not Found`.
+    pub fn missing_as(label: &'static str) -> impl Fn(StoreError) -> ApiError {
+        move |e| match e {
+            StoreError::NotFound => ApiError::NotFound(label),
+            other => other.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -20,11 +20,11 @@ use tinforge_authz::{DenyReason, Principal, Role, Target, Visibility, require};
 use tinforge_gate::authorized::{enforce, resolve_target};
 use tinforge_gate::listing::{self, Listing};
 use tinforge_gate::{Authorized, GateError, RestRoutes, TargetSpec};
+use tinforge_store::DbConnection;
 use tinforge_store::groups::{self, GroupChanges, GroupFilter, GroupOrder, GroupRow, NewGroup};
 use tinforge_store::namespaces::{self, NamespaceInfo};
 use tinforge_store::projects::{self, ProjectFilter};
 use tinforge_store::users;
-use tinforge_store::{DbConnection, StoreError};
 
 pub fn declare(r: &mut RestRoutes) {
     r.route("GET", "/api/v4/groups", require!(group:read))
@@ -369,10 +369,7 @@ async fn update_group(
 async fn delete_group(auth: Authorized) -> Result<HttpResponse, ApiError> {
     let id = target_of(&auth)?.id;
     auth.run(move |c| -> Result<_, ApiError> {
-        groups::delete(c, id).map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("Group"),
-            other => other.into(),
-        })
+        groups::delete(c, id).map_err(ApiError::missing_as("Group"))
     })
     .await?;
     tracing::info!(group.id = id, "group deleted");

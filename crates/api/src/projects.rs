@@ -22,6 +22,7 @@ use tinforge_authz::{
 use tinforge_gate::authorized::enforce;
 use tinforge_gate::listing::{self, Listing};
 use tinforge_gate::{Authorized, Endpoint, GateError, RestRoutes};
+use tinforge_store::DbConnection;
 use tinforge_store::groups::{self, GroupTree};
 use tinforge_store::members;
 use tinforge_store::namespaces::{self, WriteError};
@@ -29,7 +30,6 @@ use tinforge_store::projects::{
     self, Namespace, NewProject, ProjectChanges, ProjectFilter, ProjectOrder, ProjectRow,
 };
 use tinforge_store::users;
-use tinforge_store::{DbConnection, StoreError};
 
 pub fn declare(r: &mut RestRoutes) {
     r.route("GET", "/api/v4/projects", require!(project:read))
@@ -603,10 +603,7 @@ async fn update_project(
 async fn delete_project(auth: Authorized) -> Result<HttpResponse, ApiError> {
     let id = target_of(&auth)?.id;
     auth.run(move |c| -> Result<_, ApiError> {
-        projects::delete(c, id).map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("Project"),
-            other => other.into(),
-        })
+        projects::delete(c, id).map_err(ApiError::missing_as("Project"))
     })
     .await?;
     tracing::info!(project.id = id, "project deleted");

@@ -9,7 +9,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use tinforge_authz::require;
 use tinforge_gate::{Authorized, RestRoutes};
-use tinforge_store::StoreError;
 use tinforge_store::users::{self, NewUser, STATE_ACTIVE, STATE_BLOCKED, UserFilter};
 
 pub fn declare(r: &mut RestRoutes) {
@@ -180,10 +179,7 @@ async fn set_state(
 ) -> Result<HttpResponse, ApiError> {
     let id = user_id(path)?;
     auth.run(move |c| -> Result<_, ApiError> {
-        users::set_state(c, id, state).map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("User"),
-            other => other.into(),
-        })
+        users::set_state(c, id, state).map_err(ApiError::missing_as("User"))
     })
     .await?;
     Ok(HttpResponse::Created().json(true))
