@@ -45,6 +45,11 @@ impl Authorized {
         self.principal.as_ref().ok_or(GateError::Unauthorized)
     }
 
+    /// The store this request runs against.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Runs blocking database work off the async executor.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where

@@ -3,6 +3,7 @@
 //! resolution, the authorizing extractor, `X-Accepted-Permissions`, and deny → HTTP mapping.
 
 pub mod authorized;
+pub mod branches;
 pub mod coverage;
 pub mod credential;
 pub mod error;

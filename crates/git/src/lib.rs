@@ -10,17 +10,15 @@
 pub mod error;
 pub mod hook;
 pub mod merge_requests;
-pub mod objects;
 pub mod pkt;
 pub mod protected;
 pub mod push;
-pub mod repos;
 pub mod repository;
 pub mod smart;
 
 pub use error::GitError;
-pub use repos::Repositories;
 pub use smart::configure;
+pub use tinforge_store::git::Repositories;
 
 use std::path::{Path, PathBuf};
 use tinforge_authz::{Role, require};

@@ -1,13 +1,13 @@
 //! GitLab's merge request REST API: the record in the store, the branches, diffs, mergeability
-//! and the merge itself in the repository (libgit2, see [`crate::objects`]).
+//! and the merge itself in the repository (libgit2, see [`tinforge_store::git::objects`]).
 //!
 //! Reading needs `merge_request:read` (Reporter), opening `merge_request:create` (Developer),
 //! editing and approving `merge_request:update` (Developer), deleting `merge_request:delete`
 //! (Owner). Merging is a conjunction, `merge_request:update` AND `repository:update`, plus the
 //! merge level of a protected target branch. Mergeability is computed for real on every read with
-//! an in-memory three-way merge (`merge_commits`), never cached.
+//! an in-memory three-way merge (`merge_commits`), never cached; merging follows the project's
+//! merge method. Both live in [`tinforge_store::git::merging`], shared with GraphQL.
 
-use crate::objects::{self, Mergeability, Person};
 use crate::repository::{
     Ctx, R, RepoError, blocking, caller, check_branch_write, commit_view, context, diff_view, flag,
     params, required, string,
@@ -16,8 +16,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 use tinforge_authz::{Role, require};
 use tinforge_gate::authorized::decode;
+use tinforge_gate::branches;
 use tinforge_gate::listing::{self, Listing};
 use tinforge_gate::{Authorized, GateError, RestRoutes};
+use tinforge_store::git::merging::{self, GitState, MergeMethod, MergeOrder};
+use tinforge_store::git::objects::{self, Person};
 use tinforge_store::merge_requests::{self as store, Changes, Filter, MergeRequestRow};
 use tinforge_store::{DbConnection, StoreError, projects, users};
 
@@ -76,29 +79,6 @@ pub fn declare(r: &mut RestRoutes) {
         .to(merge_it);
 }
 
-/// What git says about a merge request now.
-#[derive(Debug, Clone)]
-struct GitState {
-    source_tip: Option<String>,
-    target_tip: Option<String>,
-    /// None when a branch is missing.
-    mergeability: Option<Mergeability>,
-}
-
-fn git_state(repo: &git2::Repository, mr: &MergeRequestRow) -> R<GitState> {
-    let source = objects::branch_tip(repo, &mr.source_branch);
-    let target = objects::branch_tip(repo, &mr.target_branch);
-    let mergeability = match (source, target) {
-        (Some(s), Some(t)) if mr.state == store::OPENED => Some(objects::mergeability(repo, t, s)?),
-        _ => None,
-    };
-    Ok(GitState {
-        source_tip: source.map(|o| o.to_string()),
-        target_tip: target.map(|o| o.to_string()),
-        mergeability,
-    })
-}
-
 fn time(t: Option<chrono::NaiveDateTime>) -> Value {
     match t {
         Some(t) => json!(
@@ -148,19 +128,17 @@ fn view(
     mr: &MergeRequestRow,
     who: &People,
     git: &GitState,
+    method: MergeMethod,
     host: &str,
     project_path: &str,
 ) -> Value {
-    let (detailed, merge_status, conflicts) = if mr.state != store::OPENED {
-        ("not_open", "can_be_merged", false)
-    } else {
-        match git.mergeability {
-            None => ("broken_status", "cannot_be_merged", false),
-            Some(Mergeability::Conflict) => ("conflict", "cannot_be_merged", true),
-            Some(_) if mr.draft() => ("draft_status", "can_be_merged", false),
-            Some(_) => ("mergeable", "can_be_merged", false),
-        }
-    };
+    let status = merging::merge_status(mr, git, method);
+    let (detailed, merge_status, conflicts) =
+        (status.detailed, status.merge_status, status.has_conflicts);
+    let (source_tip, target_tip) = (
+        git.source_tip.map(|o| o.to_string()),
+        git.target_tip.map(|o| o.to_string()),
+    );
     json!({
         "id": mr.id,
         "iid": mr.iid,
@@ -189,14 +167,14 @@ fn view(
         "merge_status": merge_status,
         "detailed_merge_status": detailed,
         "has_conflicts": conflicts,
-        "sha": git.source_tip,
+        "sha": source_tip,
         "merge_commit_sha": mr.merge_commit_sha,
         "squash_commit_sha": null,
         "squash": false,
         "diff_refs": {
             "base_sha": null,
-            "head_sha": git.source_tip,
-            "start_sha": git.target_tip,
+            "head_sha": source_tip,
+            "start_sha": target_tip,
         },
         "user_notes_count": 0,
         "should_remove_source_branch": null,
@@ -253,11 +231,18 @@ async fn render(
     let path = ctx.repo_path.clone();
     let (mr, git) = blocking(move || {
         let repo = objects::open(&path)?;
-        let git = git_state(&repo, &mr)?;
+        let git = merging::git_state(&repo, &mr)?;
         Ok((mr, git))
     })
     .await?;
-    Ok(view(&mr, &who, &git, &host(req), &project_path(auth)))
+    Ok(view(
+        &mr,
+        &who,
+        &git,
+        ctx.merge_method,
+        &host(req),
+        &project_path(auth),
+    ))
 }
 
 fn store_err(e: StoreError) -> RepoError {
@@ -381,10 +366,17 @@ async fn list_all(list: Listing, req: HttpRequest) -> R<HttpResponse> {
                 }
             }
             let visible = listing::projects(c, principal.as_ref(), &requirement, rows)?;
-            let projects: Vec<(i64, String, String)> = visible
+            let projects: Vec<(i64, String, String, MergeMethod)> = visible
                 .items
                 .iter()
-                .map(|(p, _)| (p.id, p.full_path.clone(), p.default_branch.clone()))
+                .map(|(p, _)| {
+                    (
+                        p.id,
+                        p.full_path.clone(),
+                        p.default_branch.clone(),
+                        MergeMethod::of_stored(&p.merge_method),
+                    )
+                })
                 .collect();
             filter.project_ids = Some(projects.iter().map(|p| p.0).collect());
             let (rows, total) =
@@ -401,7 +393,8 @@ async fn list_all(list: Listing, req: HttpRequest) -> R<HttpResponse> {
     let items = blocking(move || {
         let mut items = Vec::new();
         for (who, mr) in rows {
-            let Some((_, path, branch)) = projects.iter().find(|p| p.0 == mr.project_id) else {
+            let Some((_, path, branch, method)) = projects.iter().find(|p| p.0 == mr.project_id)
+            else {
                 continue;
             };
             let repo_path = git
@@ -409,8 +402,8 @@ async fn list_all(list: Listing, req: HttpRequest) -> R<HttpResponse> {
                 .ensure(mr.project_id, branch)
                 .map_err(|e| RepoError::Internal(e.to_string()))?;
             let repo = objects::open(&repo_path)?;
-            let state = git_state(&repo, &mr)?;
-            items.push(view(&mr, &who, &state, &host, path));
+            let state = merging::git_state(&repo, &mr)?;
+            items.push(view(&mr, &who, &state, *method, &host, path));
         }
         Ok(items)
     })
@@ -648,56 +641,26 @@ async fn merge_it(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<Htt
     if mr.state != store::OPENED || mr.draft() {
         return Err(RepoError::NotAllowed("405 Method Not Allowed".into()));
     }
-    check_branch_write(&auth, ctx.project_id, &mr.target_branch, true).await?;
+    check_branch_write(&auth, &mr.target_branch, true).await?;
     let remove_source = remove_source
-        && crate::repository::protection(&auth, ctx.project_id, &mr.source_branch, false)
-            .await?
-            .is_none()
-        && mr.source_branch != ctx.default_branch;
+        && mr.source_branch != ctx.default_branch
+        && !branches::is_protected(auth.store(), ctx.project_id, &mr.source_branch).await?;
     let me: Person = caller(&auth).await?;
-    let message = string(&p, "merge_commit_message").unwrap_or_else(|| {
-        format!(
-            "Merge branch '{}' into '{}'\n\n{}\n\nSee merge request {}!{}",
-            mr.source_branch,
-            mr.target_branch,
-            mr.title,
-            project_path(&auth),
-            mr.iid
-        )
-    });
-    let path = ctx.repo_path.clone();
-    let row = mr.clone();
+    let message = string(&p, "merge_commit_message")
+        .unwrap_or_else(|| merging::default_message(&mr, &project_path(&auth)));
+    let (path, row, method) = (ctx.repo_path.clone(), mr.clone(), ctx.merge_method);
     let merged = blocking(move || {
         let repo = objects::open(&path)?;
-        let source = objects::branch_tip(&repo, &row.source_branch)
-            .ok_or(RepoError::NotAllowed("405 Method Not Allowed".into()))?;
-        let target = objects::branch_tip(&repo, &row.target_branch)
-            .ok_or(RepoError::NotAllowed("405 Method Not Allowed".into()))?;
-        if let Some(sha) = expected_sha
-            && sha != source.to_string()
-        {
-            return Err(RepoError::Conflict(format!(
-                "SHA does not match HEAD of source branch: {source}"
-            )));
-        }
-        if objects::mergeability(&repo, target, source)? == Mergeability::Conflict {
-            return Err(RepoError::NotAcceptable("Branch cannot be merged".into()));
-        }
-        let tip = objects::merge(
-            &repo,
-            &row.target_branch,
-            target,
-            source,
-            &message,
-            &me,
-            false,
-        )?;
-        if remove_source {
-            // Best effort, as GitLab: a source branch that moved meanwhile is kept.
-            let _ =
-                objects::delete_ref(&repo, &format!("refs/heads/{}", row.source_branch), source);
-        }
-        Ok(tip.to_string())
+        let order = MergeOrder {
+            source_branch: &row.source_branch,
+            target_branch: &row.target_branch,
+            expected_sha: expected_sha.as_deref(),
+            message: &message,
+            who: &me,
+            method,
+            remove_source,
+        };
+        Ok(merging::merge_branches(&repo, &order)?.to_string())
     })
     .await?;
     let actor = auth.principal()?.user_id;

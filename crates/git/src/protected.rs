@@ -8,30 +8,10 @@ use tinforge_authz::{Role, require};
 use tinforge_gate::authorized::decode;
 use tinforge_gate::{Authorized, GateError, RestRoutes};
 use tinforge_store::StoreError;
-use tinforge_store::protected_branches::{self, NewProtectedBranch, ProtectedBranch};
+use tinforge_store::protected_branches::{self, NewProtectedBranch, ProtectedBranch, matches};
 
 /// Access levels a protection accepts: no one, developers and up, maintainers and up.
 pub const LEVELS: [i32; 3] = [0, 30, 40];
-
-/// Does branch `name` match the protection `pattern` (`*` matches any run of characters)?
-pub fn matches(pattern: &str, name: &str) -> bool {
-    if !pattern.contains('*') {
-        return pattern == name;
-    }
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
-        return false;
-    }
-    let mut rest = &name[first.len()..name.len() - last.len()];
-    for part in &parts[1..parts.len() - 1] {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    true
-}
 
 /// What the protections matching one branch say together.
 #[derive(Debug, Clone, PartialEq, Eq)]

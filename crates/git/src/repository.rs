@@ -1,12 +1,11 @@
 //! GitLab's repository API (`/api/v4/projects/:id/repository/…`): tree, files, blobs, commits
-//! (with multi-file actions), branches, tags and compare, on top of [`crate::objects`] (libgit2).
+//! (with multi-file actions), branches, tags and compare, on top of [`tinforge_store::git::objects`] (libgit2).
 //!
 //! Reads need `repository:read` (Reporter); writes `repository:create|update|delete` (Developer,
 //! Maintainer to delete tags), and writes to a protected branch also its push level, as pushes do.
 //! Handlers are thin: parameters → blocking git work → GitLab JSON.
 
 use crate::GitConfig;
-use crate::objects::{self, Action, NewCommit, ObjError, Person};
 use crate::protected::{self, RestError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -15,8 +14,11 @@ use git2::{Commit, Oid, Repository};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use tinforge_authz::{Role, require};
-use tinforge_gate::authorized::{decode, enforce};
+use tinforge_gate::authorized::decode;
+use tinforge_gate::branches::{self, BranchWriteError};
 use tinforge_gate::{Authorized, GateError, RestRoutes};
+use tinforge_store::git::merging::{MergeError, MergeMethod};
+use tinforge_store::git::objects::{self, Action, NewCommit, ObjError, Person};
 use tinforge_store::{StoreError, projects, protected_branches, users};
 
 pub fn declare(r: &mut RestRoutes) {
@@ -214,6 +216,17 @@ impl From<ObjError> for RepoError {
     }
 }
 
+impl From<MergeError> for RepoError {
+    fn from(e: MergeError) -> Self {
+        match e {
+            MergeError::BranchMissing => RepoError::NotAllowed(e.to_string()),
+            MergeError::ShaMismatch(_) => RepoError::Conflict(e.to_string()),
+            MergeError::CannotMerge => RepoError::NotAcceptable(e.to_string()),
+            MergeError::Git(e) => RepoError::from(e),
+        }
+    }
+}
+
 impl From<git2::Error> for RepoError {
     fn from(e: git2::Error) -> Self {
         RepoError::from(ObjError::Git(e))
@@ -261,6 +274,7 @@ pub type R<T> = Result<T, RepoError>;
 pub struct Ctx {
     pub project_id: i64,
     pub default_branch: String,
+    pub merge_method: MergeMethod,
     pub repo_path: PathBuf,
     pub web_base: String,
 }
@@ -280,6 +294,7 @@ pub async fn context(auth: &Authorized, req: &HttpRequest) -> R<Ctx> {
         .ok_or_else(|| RepoError::Internal("git is not configured".into()))?
         .clone();
     let default_branch = project.default_branch.clone();
+    let merge_method = MergeMethod::of_stored(&project.merge_method);
     let branch = default_branch.clone();
     let repo_path = blocking(move || {
         git.repos
@@ -291,6 +306,7 @@ pub async fn context(auth: &Authorized, req: &HttpRequest) -> R<Ctx> {
     Ok(Ctx {
         project_id,
         default_branch,
+        merge_method,
         repo_path,
         web_base: format!("{}://{}/{}", info.scheme(), info.host(), project.full_path),
     })
@@ -327,52 +343,32 @@ pub async fn protection(
     branch: &str,
     merge: bool,
 ) -> R<Option<Option<Role>>> {
-    let rows = auth
-        .run(move |c| protected_branches::list(c, project_id).map_err(RepoError::from))
-        .await?;
-    let hits: Vec<_> = rows
-        .iter()
-        .filter(|r| protected::matches(&r.name, branch))
-        .collect();
-    if hits.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(
-        hits.iter()
-            .map(|r| {
-                if merge {
-                    r.merge_access_level
-                } else {
-                    r.push_access_level
-                }
-            })
-            .filter(|l| *l > 0)
-            .filter_map(Role::from_access_level)
-            .min(),
-    ))
+    let name = branch.to_string();
+    auth.run(move |c| {
+        protected_branches::write_role(c, project_id, &name, merge).map_err(RepoError::from)
+    })
+    .await
 }
 
 /// Writes to a protected branch need its push (or merge) level, on top of the declaration.
-pub async fn check_branch_write(
-    auth: &Authorized,
-    project_id: i64,
-    branch: &str,
-    merge: bool,
-) -> R<()> {
-    let denied = || {
-        RepoError::Forbidden(if merge {
-            format!("You are not allowed to merge into protected branch '{branch}'")
-        } else {
-            "You are not allowed to push into this branch".to_string()
-        })
-    };
-    let Some(level) = protection(auth, project_id, branch, merge).await? else {
-        return Ok(());
-    };
-    let role = level.ok_or_else(denied)?;
-    let mut raised = auth.endpoint.clone();
-    raised.requirement.min_role = raised.requirement.min_role.max(role);
-    enforce(auth.principal.as_ref(), &raised, auth.target.as_ref()).map_err(|_| denied())
+pub async fn check_branch_write(auth: &Authorized, branch: &str, merge: bool) -> R<()> {
+    let target = auth
+        .target
+        .as_ref()
+        .ok_or(RepoError::Gate(GateError::Store(StoreError::NotFound)))?;
+    branches::check_branch_write(
+        auth.store(),
+        auth.principal.as_ref(),
+        &auth.endpoint,
+        target,
+        branch,
+        merge,
+    )
+    .await
+    .map_err(|e| match e {
+        BranchWriteError::Forbidden(m) => RepoError::Forbidden(m),
+        BranchWriteError::Store(e) => RepoError::from(e),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -715,7 +711,7 @@ async fn write_commit(
         name: string(p, "author_name").unwrap_or(me.name.clone()),
         email: string(p, "author_email").unwrap_or(me.email.clone()),
     };
-    check_branch_write(auth, ctx.project_id, &branch, false).await?;
+    check_branch_write(auth, &branch, false).await?;
     let path = ctx.repo_path.clone();
     blocking(move || {
         let repo = objects::open(&path)?;
@@ -1063,7 +1059,7 @@ async fn branch_create(auth: Authorized, req: HttpRequest, body: web::Bytes) -> 
         return Err(RepoError::BadRequest("Branch name is invalid".into()));
     }
     let ctx = context(&auth, &req).await?;
-    check_branch_write(&auth, ctx.project_id, &name, false).await?;
+    check_branch_write(&auth, &name, false).await?;
     let path = ctx.repo_path.clone();
     let branch = name.clone();
     let tip = blocking(move || {

@@ -216,7 +216,7 @@ fn ok_response(access: &Access, content_type: String) -> actix_web::HttpResponse
 
 /// `git <service> --stateless-rpc`; [`spawn`] adds the repository as the last argument.
 fn git_command(service: Service) -> Command {
-    let mut cmd = Command::from(crate::repos::git());
+    let mut cmd = Command::from(tinforge_store::git::repos::git());
     cmd.arg(service.subcommand())
         .arg("--stateless-rpc")
         .stdout(Stdio::piped())
@@ -438,7 +438,7 @@ pub async fn receive_pack(
                     .updates
                     .iter()
                     .filter_map(|u| u.branch())
-                    .any(|b| protected::matches(&r.name, b))
+                    .any(|b| tinforge_store::protected_branches::matches(&r.name, b))
             })
             .cloned()
             .collect();

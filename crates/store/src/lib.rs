@@ -1,8 +1,10 @@
 //! tinforge's storage: one diesel code path over SQLite and PostgreSQL (`MultiConnection`),
-//! r2d2 pools, embedded migrations per backend, and the models and queries of every resource.
+//! r2d2 pools, embedded migrations per backend, and the models and queries of every resource;
+//! and the projects' bare git repositories on disk ([`git`]).
 
 pub mod connection;
 pub mod error;
+pub mod git;
 pub mod groups;
 pub mod issues;
 pub mod labels;

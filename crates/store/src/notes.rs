@@ -29,6 +29,8 @@ pub struct NoteRow {
     pub internal: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set on notes of a merge request (`noteable_type` MergeRequest).
+    pub merge_request_id: Option<i64>,
 }
 
 /// A note with its author and the iid of the issue it is on.

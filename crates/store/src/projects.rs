@@ -29,6 +29,8 @@ pub struct ProjectRow {
     pub creator_id: Option<i64>,
     pub created_at: chrono::NaiveDateTime,
     pub last_activity_at: chrono::NaiveDateTime,
+    /// GitLab's `merge_method`: merge, rebase_merge or ff (see [`crate::git::merging`]).
+    pub merge_method: String,
 }
 
 impl ProjectRow {

@@ -5,6 +5,7 @@ use crate::connection::DbConnection;
 use crate::error::StoreError;
 use crate::schema::protected_branches;
 use diesel::prelude::*;
+use tinforge_authz::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = protected_branches)]
@@ -119,4 +120,55 @@ pub fn delete(conn: &mut DbConnection, project_id: i64, name: &str) -> Result<bo
     )
     .execute(conn)?;
     Ok(n > 0)
+}
+
+/// Does branch `name` match the protection `pattern` (`*` matches any run of characters)?
+pub fn matches(pattern: &str, name: &str) -> bool {
+    if !pattern.contains('*') {
+        return pattern == name;
+    }
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The lowest role that may write to `branch` under the matching protections (`merge`: their
+/// merge level, else their push level). Outer None: the branch is unprotected; inner None: a
+/// matching protection lets no one.
+pub fn write_role(
+    conn: &mut DbConnection,
+    project_id: i64,
+    branch: &str,
+    merge: bool,
+) -> Result<Option<Option<Role>>, StoreError> {
+    let hits: Vec<ProtectedBranch> = list(conn, project_id)?
+        .into_iter()
+        .filter(|r| matches(&r.name, branch))
+        .collect();
+    if hits.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        hits.iter()
+            .map(|r| {
+                if merge {
+                    r.merge_access_level
+                } else {
+                    r.push_access_level
+                }
+            })
+            .filter(|l| *l > 0)
+            .filter_map(Role::from_access_level)
+            .min(),
+    ))
 }

@@ -40,6 +40,7 @@ diesel::table! {
         creator_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         last_activity_at -> Timestamp,
+        merge_method -> Text,
     }
 }
 
@@ -185,6 +186,7 @@ diesel::table! {
         internal -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        merge_request_id -> Nullable<BigInt>,
     }
 }
 

@@ -336,6 +336,7 @@ pub enum Action {
 }
 
 /// Who a commit is by.
+#[derive(Debug, Clone)]
 pub struct Person {
     pub name: String,
     pub email: String,

@@ -1,0 +1,64 @@
+//! Protected branches as an authorization rule: a write to a protected branch (a commit through
+//! the API, a merge) needs the protection's push or merge level on top of the endpoint's declared
+//! requirement. REST and GraphQL both call [`check_branch_write`], so a branch is exactly as
+//! protected on either surface (pushes over git are judged by the git surface's push checks).
+
+use crate::authorized::{enforce, run_blocking};
+use crate::registry::Endpoint;
+use tinforge_authz::{Principal, Target};
+use tinforge_store::{Store, StoreError, protected_branches};
+
+/// Why a write to a branch was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BranchWriteError {
+    /// GitLab's message, for a 403.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// May the caller write (`merge`: merge) to `branch` of the target project under the endpoint's
+/// requirement, raised to the level of any protection matching the branch?
+pub async fn check_branch_write(
+    store: &Store,
+    principal: Option<&Principal>,
+    endpoint: &Endpoint,
+    target: &Target,
+    branch: &str,
+    merge: bool,
+) -> Result<(), BranchWriteError> {
+    let denied = || {
+        BranchWriteError::Forbidden(if merge {
+            format!("You are not allowed to merge into protected branch '{branch}'")
+        } else {
+            "You are not allowed to push into this branch".to_string()
+        })
+    };
+    let (project_id, name) = (target.id, branch.to_string());
+    let protection = run_blocking(store, move |c| {
+        protected_branches::write_role(c, project_id, &name, merge)
+    })
+    .await?;
+    let Some(level) = protection else {
+        return Ok(());
+    };
+    let role = level.ok_or_else(denied)?;
+    let mut raised = endpoint.clone();
+    raised.requirement.min_role = raised.requirement.min_role.max(role);
+    enforce(principal, &raised, Some(target)).map_err(|_| denied())
+}
+
+/// Is `branch` protected at all (for "remove the source branch after merging", which never
+/// removes a protected branch)?
+pub async fn is_protected(
+    store: &Store,
+    project_id: i64,
+    branch: &str,
+) -> Result<bool, StoreError> {
+    let name = branch.to_string();
+    run_blocking(store, move |c| {
+        protected_branches::write_role(c, project_id, &name, false).map(|p| p.is_some())
+    })
+    .await
+}

@@ -1,0 +1,187 @@
+//! Merge requests meet the repository: what git says about a merge request now (tips,
+//! mergeability, GitLab's `detailed_merge_status`) and merging it by the project's merge method.
+//! Both the REST API and GraphQL call these, so a merge request merges (or refuses) the same way
+//! on every surface. Blocking: call through the surface's blocking helper.
+
+use super::objects::{self, Mergeability, ObjError, Person};
+use crate::merge_requests::{MergeRequestRow, OPENED};
+use git2::{Oid, Repository};
+
+/// A project's merge method (GitLab's `merge_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeMethod {
+    /// Always a merge commit.
+    Merge,
+    /// A merge commit, but only when the source is up to date with the target (semi-linear).
+    RebaseMerge,
+    /// No merge commit: the target moves to the source; only when that is a fast-forward.
+    FastForward,
+}
+
+impl MergeMethod {
+    pub const NAMES: [&'static str; 3] = ["merge", "rebase_merge", "ff"];
+
+    pub fn parse(name: &str) -> Option<MergeMethod> {
+        match name {
+            "merge" => Some(MergeMethod::Merge),
+            "rebase_merge" => Some(MergeMethod::RebaseMerge),
+            "ff" => Some(MergeMethod::FastForward),
+            _ => None,
+        }
+    }
+
+    /// As stored; an unknown stored value reads as the default, `merge`.
+    pub fn of_stored(name: &str) -> MergeMethod {
+        MergeMethod::parse(name).unwrap_or(MergeMethod::Merge)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MergeMethod::Merge => "merge",
+            MergeMethod::RebaseMerge => "rebase_merge",
+            MergeMethod::FastForward => "ff",
+        }
+    }
+
+    /// Does this method need the source to contain the target?
+    fn needs_linear_history(self) -> bool {
+        self != MergeMethod::Merge
+    }
+}
+
+/// What git says about a merge request now.
+#[derive(Debug, Clone)]
+pub struct GitState {
+    pub source_tip: Option<Oid>,
+    pub target_tip: Option<Oid>,
+    /// None when the merge request is not open or a branch is missing.
+    pub mergeability: Option<Mergeability>,
+}
+
+pub fn git_state(repo: &Repository, mr: &MergeRequestRow) -> objects::Result<GitState> {
+    let source_tip = objects::branch_tip(repo, &mr.source_branch);
+    let target_tip = objects::branch_tip(repo, &mr.target_branch);
+    let mergeability = match (source_tip, target_tip) {
+        (Some(s), Some(t)) if mr.state == OPENED => Some(objects::mergeability(repo, t, s)?),
+        _ => None,
+    };
+    Ok(GitState {
+        source_tip,
+        target_tip,
+        mergeability,
+    })
+}
+
+/// GitLab's merge status of a merge request, both spellings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeStatus {
+    /// `detailed_merge_status`: mergeable, conflict, need_rebase, draft_status, not_open,
+    /// broken_status.
+    pub detailed: &'static str,
+    /// `merge_status`: can_be_merged or cannot_be_merged.
+    pub merge_status: &'static str,
+    pub has_conflicts: bool,
+}
+
+pub fn merge_status(mr: &MergeRequestRow, git: &GitState, method: MergeMethod) -> MergeStatus {
+    let status = |detailed, can: bool, has_conflicts| MergeStatus {
+        detailed,
+        merge_status: if can {
+            "can_be_merged"
+        } else {
+            "cannot_be_merged"
+        },
+        has_conflicts,
+    };
+    if mr.state != OPENED {
+        return status("not_open", true, false);
+    }
+    match git.mergeability {
+        None => status("broken_status", false, false),
+        Some(Mergeability::Conflict) => status("conflict", false, true),
+        Some(Mergeability::Clean) if method.needs_linear_history() => {
+            status("need_rebase", false, false)
+        }
+        Some(_) if mr.draft() => status("draft_status", true, false),
+        Some(_) => status("mergeable", true, false),
+    }
+}
+
+/// GitLab's default merge commit message.
+pub fn default_message(mr: &MergeRequestRow, project_path: &str) -> String {
+    format!(
+        "Merge branch '{}' into '{}'\n\n{}\n\nSee merge request {}!{}",
+        mr.source_branch, mr.target_branch, mr.title, project_path, mr.iid
+    )
+}
+
+/// How to merge one merge request.
+#[derive(Debug, Clone)]
+pub struct MergeOrder<'a> {
+    pub source_branch: &'a str,
+    pub target_branch: &'a str,
+    /// The source tip the caller saw (`sha`); the merge is refused when the source moved.
+    pub expected_sha: Option<&'a str>,
+    pub message: &'a str,
+    pub who: &'a Person,
+    pub method: MergeMethod,
+    /// Delete the source branch afterwards (best effort: a branch that moved is kept).
+    pub remove_source: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// A branch is gone (GitLab: 405 Method Not Allowed).
+    #[error("405 Method Not Allowed")]
+    BranchMissing,
+    /// The source moved since the caller looked (409).
+    #[error("SHA does not match HEAD of source branch: {0}")]
+    ShaMismatch(String),
+    /// Conflicts, or the merge method needs a rebase first (406).
+    #[error("Branch cannot be merged")]
+    CannotMerge,
+    #[error(transparent)]
+    Git(#[from] ObjError),
+}
+
+impl From<git2::Error> for MergeError {
+    fn from(e: git2::Error) -> Self {
+        MergeError::Git(ObjError::Git(e))
+    }
+}
+
+/// Merges as ordered; returns the target branch's new tip. The target moves with
+/// compare-and-swap, so a concurrent push makes this fail rather than lose commits.
+pub fn merge_branches(repo: &Repository, order: &MergeOrder<'_>) -> Result<Oid, MergeError> {
+    let source = objects::branch_tip(repo, order.source_branch).ok_or(MergeError::BranchMissing)?;
+    let target = objects::branch_tip(repo, order.target_branch).ok_or(MergeError::BranchMissing)?;
+    if let Some(sha) = order.expected_sha
+        && sha != source.to_string()
+    {
+        return Err(MergeError::ShaMismatch(source.to_string()));
+    }
+    match objects::mergeability(repo, target, source)? {
+        Mergeability::Conflict => return Err(MergeError::CannotMerge),
+        Mergeability::Clean if order.method.needs_linear_history() => {
+            return Err(MergeError::CannotMerge);
+        }
+        _ => {}
+    }
+    let tip = objects::merge(
+        repo,
+        order.target_branch,
+        target,
+        source,
+        order.message,
+        order.who,
+        order.method == MergeMethod::FastForward,
+    )
+    .map_err(|e| match e {
+        ObjError::BadRequest(_) => MergeError::CannotMerge,
+        e => MergeError::Git(e),
+    })?;
+    if order.remove_source {
+        let _ = objects::delete_ref(repo, &format!("refs/heads/{}", order.source_branch), source);
+    }
+    Ok(tip)
+}
