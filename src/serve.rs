@@ -59,12 +59,15 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         resolver: resolver.clone(),
         registry: Arc::new(registry),
     });
+    let git = tinforge_git::GitConfig::new(&storage.data_dir)?;
     let graphql = tinforge_graphql::GraphqlService::new(tinforge_graphql::GraphqlConfig {
         external_url: api.external_url.clone(),
+        repositories: git.repos.clone(),
     });
+    let repositories = web::Data::new(git.repos.clone());
     let resolver = web::Data::new(resolver);
     let api = web::Data::new(api);
-    let git = web::Data::new(tinforge_git::GitConfig::new(&storage.data_dir)?);
+    let git = web::Data::new(git);
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
             let routes = crate::wiring::rest_routes();
@@ -73,6 +76,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
                 .app_data(resolver.clone())
                 .app_data(api.clone())
                 .app_data(git.clone())
+                .app_data(repositories.clone())
                 .wrap(from_fn(accepted_permissions))
                 .wrap(from_fn(request_log))
                 .configure(|cfg| routes.configure(cfg))

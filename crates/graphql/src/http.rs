@@ -51,6 +51,7 @@ pub async fn graphql(
             gate.store.clone(),
             gate.registry.clone(),
             config.external_url.clone(),
+            config.repositories.clone(),
         );
         let caught = FieldErrors::default();
         let mut response = schema

@@ -28,6 +28,8 @@ pub type TinforgeSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 pub struct GraphqlConfig {
     /// The instance's external URL, without a trailing slash (`webUrl`).
     pub external_url: String,
+    /// The projects' repositories on disk (`Project.repository`, merges, commits).
+    pub repositories: tinforge_store::git::Repositories,
 }
 
 /// Builds the schema (GitLab's limits: nesting depth, page sizes are enforced by the fields).

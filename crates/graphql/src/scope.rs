@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use tinforge_authz::{Principal, Requirement};
 use tinforge_gate::EndpointRegistry;
 use tinforge_gate::authorized::run_blocking;
+use tinforge_store::git::Repositories;
 use tinforge_store::{DbConnection, Store, StoreError, groups, projects};
 
 /// The per-request data every resolver and guard reads from the context.
@@ -19,6 +20,8 @@ pub struct RequestScope {
     pub registry: Arc<EndpointRegistry>,
     /// The instance's external URL, without a trailing slash.
     pub external_url: String,
+    /// The projects' repositories on disk.
+    pub repositories: Repositories,
     projects: Mutex<HashMap<String, Option<Project>>>,
     groups: Mutex<HashMap<String, Option<Group>>>,
 }
@@ -29,12 +32,14 @@ impl RequestScope {
         store: Store,
         registry: Arc<EndpointRegistry>,
         external_url: String,
+        repositories: Repositories,
     ) -> Self {
         RequestScope {
             principal,
             store,
             registry,
             external_url,
+            repositories,
             projects: Mutex::default(),
             groups: Mutex::default(),
         }
