@@ -242,3 +242,53 @@ fn version_metadata_and_sudo() {
         );
     });
 }
+
+#[test]
+fn explain_reaches_git_services_and_per_ref_push_checks() {
+    each_backend(|s: &Server| {
+        s.user("gina");
+        let owner = s.legacy_token("gina", "api");
+        let g = s.call(
+            "POST",
+            "/api/v4/groups",
+            Some(&owner),
+            Some(json!({"name": "team", "path": "team", "visibility": "private"})),
+        );
+        assert_eq!(g.status, 201, "{}", g.text);
+        let p = s.call(
+            "POST",
+            "/api/v4/projects",
+            Some(&owner),
+            Some(json!({"name": "app", "path": "app", "namespace_id": g.json["id"]})),
+        );
+        assert_eq!(p.status, 201, "{}", p.text);
+        let reader = s.fine_token(
+            "gina",
+            "repository:read,personal_access_token:read",
+            "all_memberships",
+            &[],
+        );
+        let explain = |method: &str, path: &str| {
+            let path = path.replace('?', "%3F").replace('=', "%3D");
+            s.get(
+                &format!("/api/v4/token_coverage/explain?method={method}&path={path}"),
+                &reader,
+            )
+        };
+        let clone = explain("GET", "/team/app.git/info/refs?service=git-upload-pack");
+        assert_eq!(clone.status, 200, "{}", clone.text);
+        assert_eq!(clone.json["allowed"], true, "{}", clone.text);
+        assert_eq!(
+            clone.json["endpoint"],
+            "git GET /{project_path}.git/info/refs?service=git-upload-pack"
+        );
+        let push = explain("PUSH", "/team/app.git refs create");
+        assert_eq!(push.json["allowed"], false, "{}", push.text);
+        assert_eq!(push.json["decision"], "insufficient_scope");
+        assert_eq!(push.json["required"], json!(["repository:create"]));
+        // A project that does not exist is explained as such, never as a denial.
+        let missing = explain("GET", "/team/nope.git/info/refs?service=git-upload-pack");
+        assert_eq!(missing.json["decision"], "not_visible", "{}", missing.text);
+        assert_eq!(missing.json["status"], 404);
+    });
+}

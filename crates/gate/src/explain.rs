@@ -169,7 +169,6 @@ fn find(
 ) -> Option<(Endpoint, Option<(TargetSpec, String)>)> {
     match question {
         Question::Request { method, path } => {
-            let path = path.split('?').next().unwrap_or_default();
             let (e, params) = registry.match_path(method, path)?;
             let target = match e.target {
                 TargetSpec::Project(name) | TargetSpec::Group(name) => params

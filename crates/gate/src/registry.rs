@@ -102,17 +102,7 @@ impl EndpointRegistry {
         self.endpoints
             .iter()
             .filter(|e| e.surface != Surface::Graphql && e.method == method)
-            .find_map(|e| {
-                let def = actix_web::dev::ResourceDef::new(e.path.as_str());
-                let mut target = actix_web::dev::Path::new(path.to_string());
-                def.capture_match_info(&mut target).then(|| {
-                    let params = target
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect();
-                    (e, params)
-                })
-            })
+            .find_map(|e| bind_path(&e.path, path).map(|params| (e, params)))
     }
 
     /// The declaration of a GraphQL field (`Project.issues`, `Mutation.createIssue`).
@@ -142,5 +132,58 @@ impl EndpointRegistry {
             }
         }
         unknown
+    }
+}
+
+/// Binds a concrete path (with an optional query) to a declared one. A declared query
+/// (`…/info/refs?service=git-upload-pack`) must be present in the concrete query; git's
+/// `{project_path}` spans slashes (`group/sub/project`), as the git router's does.
+fn bind_path(declared: &str, concrete: &str) -> Option<Vec<(String, String)>> {
+    let (declared_path, declared_query) = split_query(declared);
+    let (concrete_path, concrete_query) = split_query(concrete);
+    if let Some(wanted) = declared_query {
+        let given: Vec<&str> = concrete_query.unwrap_or_default().split('&').collect();
+        if !wanted.split('&').all(|pair| given.contains(&pair)) {
+            return None;
+        }
+    }
+    let pattern = declared_path.replace("{project_path}", "{project_path:.+}");
+    let def = actix_web::dev::ResourceDef::new(pattern);
+    let mut target = actix_web::dev::Path::new(concrete_path.to_string());
+    def.capture_match_info(&mut target).then(|| {
+        target
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    })
+}
+
+fn split_query(path: &str) -> (&str, Option<&str>) {
+    match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    }
+}
+
+#[cfg(test)]
+mod bind_tests {
+    use super::bind_path;
+
+    #[test]
+    fn git_paths_bind_nested_projects_and_their_service() {
+        let refs = "/{project_path}.git/info/refs?service=git-upload-pack";
+        let bound = bind_path(refs, "/a/b/c.git/info/refs?service=git-upload-pack").unwrap();
+        assert_eq!(
+            bound,
+            vec![("project_path".to_string(), "a/b/c".to_string())]
+        );
+        assert!(bind_path(refs, "/a/c.git/info/refs?service=git-receive-pack").is_none());
+        assert!(bind_path(refs, "/a/c.git/info/refs").is_none());
+        let push = "/{project_path}.git refs create";
+        assert!(bind_path(push, "/a/c.git refs create").is_some());
+        let rest = "/api/v4/projects/{id}/issues";
+        let bound = bind_path(rest, "/api/v4/projects/7/issues?state=opened").unwrap();
+        assert_eq!(bound, vec![("id".to_string(), "7".to_string())]);
+        assert!(bind_path(rest, "/api/v4/projects/a/b/issues").is_none());
     }
 }
