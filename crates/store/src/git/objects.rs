@@ -13,7 +13,9 @@
 //! Everything here is blocking: call it through `web::block`.
 
 use git2::{Commit, ObjectType, Oid, Repository, Signature, Tree};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Mutex;
 
 /// Files larger than this are refused (read or written) with 413.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -532,7 +534,37 @@ pub enum Mergeability {
     Conflict,
 }
 
+/// How many id pairs [`mergeability`] remembers before it starts over.
+const MERGEABILITY_MEMO_LIMIT: usize = 10_000;
+
+static MERGEABILITY_MEMO: std::sync::LazyLock<Mutex<HashMap<(Oid, Oid), Mergeability>>> =
+    std::sync::LazyLock::new(Mutex::default);
+
+/// [`compute_mergeability`], remembered process-wide by (target, source) commit ids. Exact, never
+/// stale: commit ids name their whole history and content, so the answer for a pair can never
+/// change (and is the same in any repository that has both). Listing merge requests asks this
+/// for every item on every read; the in-memory merge behind it costs milliseconds on big trees.
 pub fn mergeability(repo: &Repository, target: Oid, source: Oid) -> Result<Mergeability> {
+    if let Some(known) = memo().get(&(target, source)).copied() {
+        return Ok(known);
+    }
+    let computed = compute_mergeability(repo, target, source)?;
+    let mut known = memo();
+    if known.len() >= MERGEABILITY_MEMO_LIMIT {
+        known.clear();
+    }
+    known.insert((target, source), computed);
+    Ok(computed)
+}
+
+fn memo() -> std::sync::MutexGuard<'static, HashMap<(Oid, Oid), Mergeability>> {
+    // A poisoned memo is still a valid memo: every entry was written whole.
+    MERGEABILITY_MEMO.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How merging `source` into `target` would go, computed now (graph walks and, when the two
+/// diverged, an in-memory three-way merge).
+pub fn compute_mergeability(repo: &Repository, target: Oid, source: Oid) -> Result<Mergeability> {
     if target == source || repo.graph_descendant_of(target, source)? {
         return Ok(Mergeability::UpToDate);
     }
