@@ -204,13 +204,7 @@ fn list_request(
         Some("closed") => Some(issues::CLOSED),
         Some(_) => return Err(invalid("state")),
     };
-    filter.labels = match q.labels {
-        None => LabelFilter::Ignore,
-        Some(l) if l.is_empty() => LabelFilter::Ignore,
-        Some(l) if l.len() == 1 && l[0].eq_ignore_ascii_case("none") => LabelFilter::NoLabels,
-        Some(l) if l.len() == 1 && l[0].eq_ignore_ascii_case("any") => LabelFilter::AnyLabel,
-        Some(l) => LabelFilter::All(l),
-    };
+    filter.labels = LabelFilter::from_param(q.labels);
     filter.search = q.search.filter(|s| !s.trim().is_empty());
     filter.confidential = q.confidential;
     filter.iids = q

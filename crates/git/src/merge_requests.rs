@@ -21,8 +21,11 @@ use tinforge_gate::listing::{self, Listing};
 use tinforge_gate::{Authorized, GateError, RestRoutes};
 use tinforge_store::git::merging::{self, GitState, MergeMethod, MergeOrder};
 use tinforge_store::git::objects::{self, Person};
+use tinforge_store::issues::LabelFilter;
 use tinforge_store::merge_requests::{self as store, Changes, Filter, MergeRequestRow};
-use tinforge_store::{DbConnection, StoreError, projects, users};
+use tinforge_store::{
+    DbConnection, StoreError, merge_request_labels, projects, users, write_transaction,
+};
 
 pub fn declare(r: &mut RestRoutes) {
     let read = require!(merge_request:read).min_role(Role::Reporter);
@@ -103,11 +106,12 @@ fn user_view(u: Option<&users::User>, host: &str) -> Value {
     }
 }
 
-/// The people an MR's JSON names, loaded once.
+/// The people and labels an MR's JSON names, loaded once.
 struct People {
     author: Option<users::User>,
     merged_by: Option<users::User>,
     closed_by: Option<users::User>,
+    labels: Vec<String>,
 }
 
 fn people(c: &mut DbConnection, mr: &MergeRequestRow) -> Result<People, StoreError> {
@@ -120,7 +124,53 @@ fn people(c: &mut DbConnection, mr: &MergeRequestRow) -> Result<People, StoreErr
         author: find(Some(mr.author_id))?,
         merged_by: find(mr.merged_by_id)?,
         closed_by: find(mr.closed_by_id)?,
+        labels: merge_request_labels::names_of(c, &[mr.id])?
+            .remove(&mr.id)
+            .unwrap_or_default(),
     })
+}
+
+/// A list parameter: a JSON array or GitLab's comma-separated string.
+fn names(p: &Map<String, Value>, key: &str) -> Option<Vec<String>> {
+    let split = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    match p.get(key)? {
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .flat_map(split)
+                .collect(),
+        ),
+        Value::String(s) => Some(split(s)),
+        _ => None,
+    }
+}
+
+/// The labels after an edit: `labels` replaces them, `add_labels` and `remove_labels` adjust.
+fn relabel(p: &Map<String, Value>, current: &[String]) -> Option<Vec<String>> {
+    let (replace, add, remove) = (
+        names(p, "labels"),
+        names(p, "add_labels"),
+        names(p, "remove_labels"),
+    );
+    if replace.is_none() && add.is_none() && remove.is_none() {
+        return None;
+    }
+    let mut out = replace.unwrap_or_else(|| current.to_vec());
+    for n in add.unwrap_or_default() {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    let remove = remove.unwrap_or_default();
+    out.retain(|n| !remove.contains(n));
+    Some(out)
 }
 
 /// GitLab's merge request JSON.
@@ -160,7 +210,7 @@ fn view(
         "author": user_view(who.author.as_ref(), host),
         "assignees": [],
         "reviewers": [],
-        "labels": [],
+        "labels": who.labels,
         "draft": mr.draft(),
         "work_in_progress": mr.draft(),
         "merge_when_pipeline_succeeds": false,
@@ -306,6 +356,7 @@ fn filter_of(p: &Map<String, Value>) -> R<Filter> {
         source_branch: string(p, "source_branch"),
         target_branch: string(p, "target_branch"),
         author_id: None,
+        labels: LabelFilter::from_param(names(p, "labels")),
     })
 }
 
@@ -438,22 +489,26 @@ async fn open(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<HttpRes
     .await?;
     let author_id = auth.principal()?.user_id;
     let project_id = ctx.project_id;
+    let labels = names(&p, "labels").unwrap_or_default();
     let (mr, who) = auth
         .run(move |c| -> R<_> {
-            let mr = store::create(
-                c,
-                &store::NewMergeRequest {
-                    project_id,
-                    title: &title,
-                    description: &description,
-                    source_branch: &source,
-                    target_branch: &target,
-                    author_id,
-                },
-            )
-            .map_err(store_err)?;
-            let who = people(c, &mr)?;
-            Ok((mr, who))
+            write_transaction(c, |c| -> Result<_, StoreError> {
+                let mr = store::create(
+                    c,
+                    &store::NewMergeRequest {
+                        project_id,
+                        title: &title,
+                        description: &description,
+                        source_branch: &source,
+                        target_branch: &target,
+                        author_id,
+                    },
+                )?;
+                merge_request_labels::set(c, project_id, mr.id, &labels)?;
+                let who = people(c, &mr)?;
+                Ok((mr, who))
+            })
+            .map_err(store_err)
         })
         .await?;
     let v = render(&auth, &req, &ctx, mr, who).await?;
@@ -500,9 +555,16 @@ async fn edit(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<HttpRes
     let actor = auth.principal()?.user_id;
     let (mr, who) = auth
         .run(move |c| -> R<_> {
-            let mr = store::update(c, mr.id, actor, &changes).map_err(store_err)?;
-            let who = people(c, &mr)?;
-            Ok((mr, who))
+            write_transaction(c, |c| -> Result<_, StoreError> {
+                let current = people(c, &mr)?.labels;
+                let mr = store::update(c, mr.id, actor, &changes)?;
+                if let Some(labels) = relabel(&p, &current) {
+                    merge_request_labels::set(c, mr.project_id, mr.id, &labels)?;
+                }
+                let who = people(c, &mr)?;
+                Ok((mr, who))
+            })
+            .map_err(store_err)
         })
         .await?;
     Ok(HttpResponse::Ok().json(render(&auth, &req, &ctx, mr, who).await?))

@@ -125,6 +125,8 @@ impl Store {
 
 /// Runs `f` in one transaction. On SQLite it begins `IMMEDIATE`, taking the write lock first, so a
 /// concurrent writer waits on the busy timeout instead of failing when a read turns into a write.
+/// Inside a transaction already (store functions composed into one larger write), `f` runs in a
+/// savepoint of it.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -133,6 +135,12 @@ where
     E: From<diesel::result::Error>,
 {
     type Manager = <DbConnection as Connection>::TransactionManager;
+    if Manager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_some()
+    {
+        return conn.transaction(f);
+    }
     match conn {
         DbConnection::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?

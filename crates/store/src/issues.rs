@@ -168,6 +168,19 @@ pub enum LabelFilter {
     All(Vec<String>),
 }
 
+impl LabelFilter {
+    /// GitLab's `labels=` parameter (already split at commas): `None`, `Any`, or names.
+    pub fn from_param(names: Option<Vec<String>>) -> LabelFilter {
+        match names {
+            None => LabelFilter::Ignore,
+            Some(l) if l.is_empty() => LabelFilter::Ignore,
+            Some(l) if l.len() == 1 && l[0].eq_ignore_ascii_case("none") => LabelFilter::NoLabels,
+            Some(l) if l.len() == 1 && l[0].eq_ignore_ascii_case("any") => LabelFilter::AnyLabel,
+            Some(l) => LabelFilter::All(l),
+        }
+    }
+}
+
 /// A person filter (author, assignee): by id or username; `None`/`Any` for assignees.
 #[derive(Debug, Clone, Default)]
 pub enum PersonFilter {

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod issues;
 pub mod labels;
 pub mod members;
+pub mod merge_request_labels;
 pub mod merge_requests;
 pub mod migrate;
 pub mod namespaces;

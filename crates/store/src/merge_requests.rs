@@ -4,7 +4,11 @@
 
 use crate::connection::{DbConnection, write_transaction};
 use crate::error::StoreError;
-use crate::schema::{merge_request_approvals, merge_request_iid_counters, merge_requests};
+use crate::issues::LabelFilter;
+use crate::schema::{
+    labels, merge_request_approvals, merge_request_iid_counters, merge_request_labels,
+    merge_requests,
+};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -177,6 +181,8 @@ pub struct Filter {
     pub source_branch: Option<String>,
     pub target_branch: Option<String>,
     pub author_id: Option<i64>,
+    /// `labels=`: names that must all be present, `None` or `Any`.
+    pub labels: LabelFilter,
 }
 
 /// Merge requests matching `filter`, newest first, with the total.
@@ -202,6 +208,25 @@ pub fn list(
         }
         if let Some(a) = filter.author_id {
             q = q.filter(merge_requests::author_id.eq(a));
+        }
+        let labelled =
+            || merge_request_labels::table.select(merge_request_labels::merge_request_id);
+        match &filter.labels {
+            LabelFilter::Ignore => {}
+            LabelFilter::NoLabels => q = q.filter(merge_requests::id.ne_all(labelled())),
+            LabelFilter::AnyLabel => q = q.filter(merge_requests::id.eq_any(labelled())),
+            LabelFilter::All(names) => {
+                for name in names {
+                    q = q.filter(
+                        merge_requests::id.eq_any(
+                            merge_request_labels::table
+                                .inner_join(labels::table)
+                                .filter(labels::name.eq(name.clone()))
+                                .select(merge_request_labels::merge_request_id),
+                        ),
+                    );
+                }
+            }
         }
         q
     };

@@ -238,6 +238,16 @@ diesel::joinable!(issue_labels -> labels (label_id));
 diesel::joinable!(notes -> issues (issue_id));
 diesel::joinable!(namespaces -> users (user_id));
 
+diesel::table! {
+    merge_request_labels (merge_request_id, label_id) {
+        merge_request_id -> BigInt,
+        label_id -> BigInt,
+    }
+}
+
+diesel::joinable!(merge_request_labels -> merge_requests (merge_request_id));
+diesel::joinable!(merge_request_labels -> labels (label_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     groups,
@@ -258,4 +268,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     merge_requests,
     merge_request_iid_counters,
     merge_request_approvals,
+    merge_request_labels,
 );
