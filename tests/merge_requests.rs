@@ -4,121 +4,10 @@
 
 mod common;
 
-use common::{Server, each_backend};
-use serde_json::{Value, json};
-use std::path::Path;
-use std::process::Command;
-
-fn git(cwd: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", cwd)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .expect("run git");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "git {args:?} failed:\n{text}");
-    text
-}
-
-struct Fx<'a> {
-    s: &'a Server,
-    owner: String,
-    id: i64,
-}
-
-impl Fx<'_> {
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> common::Reply {
-        self.call_as(&self.owner, method, path, body)
-    }
-
-    fn call_as(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> common::Reply {
-        self.s.call(
-            method,
-            &format!("/api/v4/projects/{}{path}", self.id),
-            Some(token),
-            body,
-        )
-    }
-
-    /// One commit on `branch` (created from `start` when new) writing `file`.
-    fn write(&self, branch: &str, start: &str, file: &str, content: &str) -> String {
-        let r = self.call(
-            "POST",
-            "/repository/commits",
-            Some(json!({"branch": branch, "start_branch": start, "commit_message": format!("{file} on {branch}"),
-                        "actions": [{"action": if self.exists(branch, start, file) { "update" } else { "create" },
-                                     "file_path": file, "content": content}]})),
-        );
-        assert_eq!(r.status, 201, "{}", r.text);
-        r.json["id"].as_str().unwrap().to_string()
-    }
-
-    fn exists(&self, branch: &str, start: &str, file: &str) -> bool {
-        let at = if self
-            .call("GET", &format!("/repository/branches/{branch}"), None)
-            .status
-            == 200
-        {
-            branch
-        } else {
-            start
-        };
-        self.call("GET", &format!("/repository/files/{file}?ref={at}"), None)
-            .status
-            == 200
-    }
-
-    fn open(&self, source: &str, target: &str, title: &str) -> Value {
-        let r = self.call(
-            "POST",
-            "/merge_requests",
-            Some(
-                json!({"source_branch": source, "target_branch": target, "title": title,
-                        "description": "desc"}),
-            ),
-        );
-        assert_eq!(r.status, 201, "{}", r.text);
-        r.json
-    }
-}
-
-fn setup<'a>(s: &'a Server, group: &str) -> Fx<'a> {
-    s.user("alice");
-    let owner = s.legacy_token("alice", "api");
-    let g = s.call(
-        "POST",
-        "/api/v4/groups",
-        Some(&owner),
-        Some(json!({"name": group, "path": group, "visibility": "private"})),
-    );
-    assert_eq!(g.status, 201, "{}", g.text);
-    let p = s.call(
-        "POST",
-        "/api/v4/projects",
-        Some(&owner),
-        Some(
-            json!({"name": "p", "path": "p", "namespace_id": g.json["id"],
-                    "visibility": "private", "default_branch": "main"}),
-        ),
-    );
-    assert_eq!(p.status, 201, "{}", p.text);
-    let fx = Fx {
-        s,
-        owner,
-        id: p.json["id"].as_i64().unwrap(),
-    };
-    fx.write("main", "main", "README.md", "# p\n");
-    fx
-}
+use common::each_backend;
+use common::git::{clone_url, git};
+use common::merge_requests::setup;
+use serde_json::json;
 
 #[test]
 fn a_merge_request_is_opened_merged_and_seen_in_a_clone() {
@@ -247,10 +136,7 @@ fn a_merge_request_is_opened_merged_and_seen_in_a_clone() {
 
         // The merge commit is on main, with both parents, in a fresh clone.
         let dir = tempfile::tempdir().unwrap();
-        let url = s
-            .url
-            .replacen("http://", &format!("http://x:{}@", fx.owner), 1)
-            + "/mr/p.git";
+        let url = clone_url(s, &fx.owner, "mr/p");
         git(dir.path(), &["clone", "-q", &url, "c"]);
         let work = dir.path().join("c");
         assert_eq!(git(&work, &["rev-parse", "HEAD"]).trim(), merge_sha);
