@@ -260,3 +260,163 @@ fn conflicts_tokens_and_protected_targets() {
         assert_eq!(r.json["state"], "merged");
     });
 }
+
+#[test]
+fn notes_on_a_merge_request() {
+    each_backend(|s| {
+        let fx = setup(s, "mrn");
+        fx.write("feature", "main", "f.txt", "f\n");
+        let mr = fx.open("feature", "main", "Feature");
+        let notes = "/merge_requests/1/notes";
+
+        let r = fx.call("POST", notes, Some(json!({"body": "Looks good"})));
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.json["noteable_type"], "MergeRequest");
+        assert_eq!(r.json["noteable_iid"], 1);
+        assert_eq!(r.json["noteable_id"], mr["id"]);
+        assert_eq!(r.json["system"], false);
+        assert_eq!(r.json["author"]["username"], "alice");
+        let first = r.json["id"].as_i64().unwrap();
+        assert_eq!(
+            fx.call("POST", notes, Some(json!({"body": " "}))).status,
+            400
+        );
+        assert_eq!(
+            fx.call(
+                "POST",
+                "/merge_requests/9/notes",
+                Some(json!({"body": "x"}))
+            )
+            .status,
+            404
+        );
+
+        // A Reporter reads and comments, edits only their own notes; a Guest sees none of it.
+        let bob = s.user("bob");
+        let carol = s.user("carol");
+        for (user, level) in [(bob, 20), (carol, 10)] {
+            let r = fx.call(
+                "POST",
+                "/members",
+                Some(json!({"user_id": user, "access_level": level})),
+            );
+            assert_eq!(r.status, 201, "{}", r.text);
+        }
+        let bob_api = s.legacy_token("bob", "api");
+        let r = fx.call_as(&bob_api, "POST", notes, Some(json!({"body": "Nit"})));
+        assert_eq!(r.status, 201, "{}", r.text);
+        let second = r.json["id"].as_i64().unwrap();
+        let edit = |token: &str, id: i64| {
+            fx.call_as(
+                token,
+                "PUT",
+                &format!("{notes}/{id}"),
+                Some(json!({"body": "edited"})),
+            )
+        };
+        assert_eq!(edit(&bob_api, first).status, 403);
+        let r = edit(&bob_api, second);
+        assert_eq!((r.status, r.json["body"].as_str()), (200, Some("edited")));
+        let carol_api = s.legacy_token("carol", "api");
+        assert_eq!(fx.call_as(&carol_api, "GET", notes, None).status, 403);
+
+        // Fine-grained: merge_request:read, not issue:read.
+        let issue_reader = s.fine_token("bob", "issue:read", "all_memberships", &[]);
+        assert_eq!(fx.call_as(&issue_reader, "GET", notes, None).status, 403);
+        let mr_reader = s.fine_token("bob", "merge_request:read", "all_memberships", &[]);
+        let r = fx.call_as(&mr_reader, "GET", notes, None);
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(
+            r.header("X-Accepted-Permissions"),
+            Some("merge_request:read")
+        );
+
+        // Lists: newest first by default, sort and order_by as issue notes, paginated.
+        let list = fx.call("GET", notes, None);
+        assert_eq!(list.header("X-Total"), Some("2"));
+        assert_eq!(list.json[0]["id"], second);
+        let asc = fx.call(
+            "GET",
+            &format!("{notes}?sort=asc&order_by=updated_at&per_page=1"),
+            None,
+        );
+        assert_eq!(asc.json.as_array().unwrap().len(), 1);
+        assert_eq!(asc.json[0]["id"], first);
+        assert_eq!(asc.header("X-Next-Page"), Some("2"));
+        assert_eq!(
+            fx.call("GET", &format!("{notes}?sort=up"), None).status,
+            400
+        );
+        let one = fx.call("GET", &format!("{notes}/{first}"), None);
+        assert_eq!(one.json["body"], "Looks good");
+        assert_eq!(fx.call("GET", &format!("{notes}/999999"), None).status, 404);
+
+        // An issue's note is not a note of the merge request.
+        let issue = fx.call("POST", "/issues", Some(json!({"title": "i"})));
+        assert_eq!(issue.status, 201, "{}", issue.text);
+        let on_issue = fx.call(
+            "POST",
+            "/issues/1/notes",
+            Some(json!({"body": "on the issue"})),
+        );
+        assert_eq!(on_issue.json["noteable_type"], "Issue");
+        let path = format!("{notes}/{}", on_issue.json["id"]);
+        assert_eq!(fx.call("GET", &path, None).status, 404);
+
+        // State changes leave system notes; user_notes_count counts people's notes only.
+        fx.call(
+            "PUT",
+            "/merge_requests/1",
+            Some(json!({"state_event": "close"})),
+        );
+        fx.call(
+            "PUT",
+            "/merge_requests/1",
+            Some(json!({"state_event": "reopen"})),
+        );
+        let merged = fx.call("PUT", "/merge_requests/1/merge", None);
+        assert_eq!(merged.status, 200, "{}", merged.text);
+        assert_eq!(merged.json["user_notes_count"], 2);
+        let list = fx.call("GET", &format!("{notes}?sort=asc"), None);
+        let system: Vec<(&str, &str)> = list
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["system"] == true)
+            .map(|n| {
+                (
+                    n["body"].as_str().unwrap(),
+                    n["author"]["username"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            system,
+            [
+                ("closed", "alice"),
+                ("reopened", "alice"),
+                ("merged", "alice")
+            ]
+        );
+        let system_id = list
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["system"] == true)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(edit(&fx.owner, system_id).status, 403);
+
+        // The owner deletes anyone's note.
+        let path = format!("{notes}/{second}");
+        assert_eq!(fx.call("DELETE", &path, None).status, 204);
+        assert_eq!(fx.call("GET", &path, None).status, 404);
+        assert_eq!(
+            fx.call("GET", "/merge_requests/1", None).json["user_notes_count"],
+            1
+        );
+    });
+}

@@ -22,7 +22,7 @@ use tinforge_gate::{Authorized, GateError, RestRoutes};
 use tinforge_store::git::merging::{self, GitState, MergeMethod, MergeOrder};
 use tinforge_store::git::objects::{self, Person};
 use tinforge_store::merge_requests::{self as store, Changes, Filter, MergeRequestRow};
-use tinforge_store::{DbConnection, StoreError, projects, users};
+use tinforge_store::{DbConnection, StoreError, notes, projects, users};
 
 pub fn declare(r: &mut RestRoutes) {
     let read = require!(merge_request:read).min_role(Role::Reporter);
@@ -103,14 +103,17 @@ fn user_view(u: Option<&users::User>, host: &str) -> Value {
     }
 }
 
-/// The people an MR's JSON names, loaded once.
+/// What an MR's JSON needs from the database beyond its row, loaded once: the people it names
+/// and how many notes people wrote on it.
 struct People {
     author: Option<users::User>,
     merged_by: Option<users::User>,
     closed_by: Option<users::User>,
+    user_notes_count: i64,
 }
 
 fn people(c: &mut DbConnection, mr: &MergeRequestRow) -> Result<People, StoreError> {
+    let user_notes_count = notes::user_notes_count(c, mr)?;
     let mut find = |id: Option<i64>| {
         id.map(|i| users::find(c, i))
             .transpose()
@@ -120,6 +123,7 @@ fn people(c: &mut DbConnection, mr: &MergeRequestRow) -> Result<People, StoreErr
         author: find(Some(mr.author_id))?,
         merged_by: find(mr.merged_by_id)?,
         closed_by: find(mr.closed_by_id)?,
+        user_notes_count,
     })
 }
 
@@ -176,7 +180,7 @@ fn view(
             "head_sha": source_tip,
             "start_sha": target_tip,
         },
-        "user_notes_count": 0,
+        "user_notes_count": who.user_notes_count,
         "should_remove_source_branch": null,
         "force_remove_source_branch": false,
         "references": {
