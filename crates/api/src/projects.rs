@@ -23,6 +23,7 @@ use tinforge_gate::authorized::enforce;
 use tinforge_gate::listing::{self, Listing};
 use tinforge_gate::{Authorized, Endpoint, GateError, RestRoutes};
 use tinforge_store::DbConnection;
+use tinforge_store::git::merging::MergeMethod;
 use tinforge_store::groups::{self, GroupTree};
 use tinforge_store::members;
 use tinforge_store::namespaces::{self, WriteError};
@@ -88,6 +89,15 @@ pub(crate) fn parse_visibility(v: Option<&str>) -> Result<Option<Visibility>, Ap
     v.map(|s| {
         Visibility::parse(s)
             .ok_or_else(|| ApiError::BadRequest("visibility does not have a valid value".into()))
+    })
+    .transpose()
+}
+
+/// `merge_method`: absent, or merge, rebase_merge or ff.
+fn parse_merge_method(v: Option<&str>) -> Result<Option<MergeMethod>, ApiError> {
+    v.map(|s| {
+        MergeMethod::parse(s)
+            .ok_or_else(|| ApiError::Validation(vec![("merge_method".into(), "is invalid".into())]))
     })
     .transpose()
 }
@@ -449,6 +459,7 @@ struct CreateBody {
     description: Option<String>,
     visibility: Option<String>,
     default_branch: Option<String>,
+    merge_method: Option<String>,
     /// Accepted for compatibility; repositories are created by the git surface.
     #[serde(default, deserialize_with = "flex::opt_bool")]
     #[allow(dead_code)]
@@ -483,6 +494,7 @@ async fn create_project(
     let body: CreateBody = params.parse()?;
     let (name, path) = name_and_path(body.name, body.path)?;
     let visibility = parse_visibility(body.visibility.as_deref())?.unwrap_or(Visibility::Private);
+    let merge_method = parse_merge_method(body.merge_method.as_deref())?;
     let p = auth.principal()?.clone();
     let endpoint = auth.endpoint.clone();
     let config = cfg.get_ref().clone();
@@ -503,6 +515,7 @@ async fn create_project(
                 description: &description,
                 visibility,
                 default_branch: default_branch.as_deref(),
+                merge_method,
                 creator_id: p.user_id,
             };
             let row = match (ns.user_id, ns.group_id) {
@@ -559,6 +572,7 @@ struct UpdateBody {
     description: Option<String>,
     default_branch: Option<String>,
     visibility: Option<String>,
+    merge_method: Option<String>,
 }
 
 async fn update_project(
@@ -573,10 +587,11 @@ async fn update_project(
         description: body.description,
         default_branch: body.default_branch,
         visibility: parse_visibility(body.visibility.as_deref())?,
+        merge_method: parse_merge_method(body.merge_method.as_deref())?,
     };
     if changes.is_empty() {
         return Err(ApiError::BadRequest(
-            "name, path, description, default_branch, visibility are missing, at least one parameter must be provided".into(),
+            "name, path, description, default_branch, visibility, merge_method are missing, at least one parameter must be provided".into(),
         ));
     }
     let target = target_of(&auth)?;

@@ -166,6 +166,7 @@ pub fn project(p: &ProjectRow, ns: Option<&NamespaceInfo>, cfg: &ApiConfig, simp
         "issues_access_level": "enabled",
         "repository_access_level": "enabled",
         "merge_requests_access_level": "enabled",
+        "merge_method": p.merge_method,
         "builds_access_level": "enabled",
         "container_registry_access_level": "enabled",
         "open_issues_count": 0,

@@ -344,6 +344,7 @@ declared_fields! {
                         description: input.description.as_deref().unwrap_or_default(),
                         visibility: visibility(input.visibility),
                         default_branch: None,
+                        merge_method: None,
                         creator_id: caller.user_id,
                     };
                     match projects::create(c, &new) {

@@ -671,6 +671,7 @@ mod tests {
                 description: "",
                 visibility: Visibility::Private,
                 default_branch: None,
+                merge_method: None,
                 creator_id: alice.id,
             },
         )
