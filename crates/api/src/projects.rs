@@ -23,6 +23,8 @@ use tinforge_gate::authorized::enforce;
 use tinforge_gate::listing::{self, Listing};
 use tinforge_gate::{Authorized, Endpoint, GateError, RestRoutes};
 use tinforge_store::DbConnection;
+use tinforge_store::git::Repositories;
+use tinforge_store::git::lifecycle;
 use tinforge_store::git::merging::MergeMethod;
 use tinforge_store::groups::{self, GroupTree};
 use tinforge_store::members;
@@ -460,7 +462,7 @@ struct CreateBody {
     visibility: Option<String>,
     default_branch: Option<String>,
     merge_method: Option<String>,
-    /// Accepted for compatibility; repositories are created by the git surface.
+    /// Accepted for compatibility; the repository is created empty.
     #[serde(default, deserialize_with = "flex::opt_bool")]
     #[allow(dead_code)]
     initialize_with_readme: Option<bool>,
@@ -489,8 +491,10 @@ pub(crate) fn name_and_path(
 async fn create_project(
     auth: Authorized,
     cfg: web::Data<ApiConfig>,
+    repos: web::Data<Repositories>,
     params: Params,
 ) -> Result<HttpResponse, ApiError> {
+    let repos = repos.get_ref().clone();
     let body: CreateBody = params.parse()?;
     let (name, path) = name_and_path(body.name, body.path)?;
     let visibility = parse_visibility(body.visibility.as_deref())?.unwrap_or(Visibility::Private);
@@ -536,8 +540,9 @@ async fn create_project(
                         },
                     };
                     enforce(Some(&p), &endpoint, Some(&target)).map_err(namespace_denied)?;
-                    projects::create(
+                    lifecycle::create_project(
                         c,
+                        &repos,
                         &new_project(Namespace::User {
                             id: owner.id,
                             username: &owner.username,
@@ -553,7 +558,7 @@ async fn create_project(
                         Some(&target),
                     )
                     .map_err(namespace_denied)?;
-                    projects::create(c, &new_project(Namespace::Group(&g)))
+                    lifecycle::create_project(c, &repos, &new_project(Namespace::Group(&g)))
                 }
                 _ => return Err(ApiError::NotFound("Namespace")),
             }
@@ -615,10 +620,14 @@ async fn update_project(
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn delete_project(auth: Authorized) -> Result<HttpResponse, ApiError> {
+async fn delete_project(
+    auth: Authorized,
+    repos: web::Data<Repositories>,
+) -> Result<HttpResponse, ApiError> {
     let id = target_of(&auth)?.id;
+    let repos = repos.get_ref().clone();
     auth.run(move |c| -> Result<_, ApiError> {
-        projects::delete(c, id).map_err(ApiError::missing_as("Project"))
+        lifecycle::delete_project(c, &repos, id).map_err(ApiError::missing_as("Project"))
     })
     .await?;
     tracing::info!(project.id = id, "project deleted");

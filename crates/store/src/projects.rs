@@ -164,8 +164,19 @@ pub fn validate(
 }
 
 /// Creates a project. In a personal namespace the owner becomes its Owner member; in a group a
-/// creator below Maintainer there becomes Maintainer of the project (GitLab's rule).
+/// creator below Maintainer there becomes Maintainer of the project (GitLab's rule). Without its
+/// repository: surfaces create projects through [`crate::git::lifecycle::create_project`].
 pub fn create(conn: &mut DbConnection, new: &NewProject<'_>) -> Result<ProjectRow, WriteError> {
+    create_then(conn, new, |_| Ok(()))
+}
+
+/// [`create`], running `then` on the new row inside the transaction, before the commit: when it
+/// fails, nothing is written.
+pub(crate) fn create_then(
+    conn: &mut DbConnection,
+    new: &NewProject<'_>,
+    then: impl FnOnce(&ProjectRow) -> Result<(), StoreError>,
+) -> Result<ProjectRow, WriteError> {
     write_transaction(conn, |conn| {
         let problems = validate(conn, new)?;
         if !problems.is_empty() {
@@ -212,7 +223,9 @@ pub fn create(conn: &mut DbConnection, new: &NewProject<'_>) -> Result<ProjectRo
                 }
             }
         }
-        Ok(find(conn, id)?.ok_or(StoreError::NotFound)?)
+        let row = find(conn, id)?.ok_or(StoreError::NotFound)?;
+        then(&row)?;
+        Ok(row)
     })
 }
 
