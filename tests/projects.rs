@@ -866,5 +866,20 @@ fn a_project_comes_and_goes_with_its_repository() {
             failed.contains("404") || failed.contains("not found"),
             "{failed}"
         );
+
+        // Deleting a group removes the repositories of the projects in it and its subgroups.
+        let g = group(s, &t, json!({"name": "g", "path": "g"}));
+        let sub = group(s, &t, json!({"name": "s", "path": "s", "parent_id": g}));
+        let repos: Vec<_> = [g, sub]
+            .into_iter()
+            .map(|ns| {
+                let id = project(s, &t, json!({"name": "p", "namespace_id": ns}))["id"].clone();
+                s.data_dir().join("repositories").join(format!("{id}.git"))
+            })
+            .collect();
+        assert!(repos.iter().all(|r| r.exists()));
+        let r = s.call("DELETE", &format!("/api/v4/groups/{g}"), Some(&t), None);
+        assert_eq!(r.status, 202, "{}", r.text);
+        assert!(repos.iter().all(|r| !r.exists()), "removed with the group");
     });
 }

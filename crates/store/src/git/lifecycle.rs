@@ -1,5 +1,6 @@
 //! A project and its bare repository come and go together. Every surface that creates or deletes
-//! a project (REST, GraphQL) goes through here, so none of them can forget the repository.
+//! a project, or deletes a group with its projects (REST, GraphQL), goes through here, so none of
+//! them can forget the repository.
 //!
 //! Creation makes the repository *inside* the transaction that inserts the project, after the
 //! insert and before the commit: if git fails, the transaction rolls back and no project exists
@@ -14,6 +15,7 @@
 use super::Repositories;
 use crate::connection::DbConnection;
 use crate::error::StoreError;
+use crate::groups;
 use crate::namespaces::WriteError;
 use crate::projects::{self, NewProject, ProjectRow};
 
@@ -48,10 +50,28 @@ pub fn delete_project(
     id: i64,
 ) -> Result<(), StoreError> {
     projects::delete(conn, id)?;
-    if let Err(e) = repos.remove(id) {
-        tracing::warn!(project.id = id, error = %e, "could not remove the repository of a deleted project");
-    }
+    remove_repositories(repos, &[id]);
     Ok(())
+}
+
+/// Deletes a group with its subgroups and projects, then the projects' repositories (as
+/// [`delete_project`] does).
+pub fn delete_group(
+    conn: &mut DbConnection,
+    repos: &Repositories,
+    id: i64,
+) -> Result<(), StoreError> {
+    let project_ids = groups::delete(conn, id)?;
+    remove_repositories(repos, &project_ids);
+    Ok(())
+}
+
+fn remove_repositories(repos: &Repositories, project_ids: &[i64]) {
+    for &id in project_ids {
+        if let Err(e) = repos.remove(id) {
+            tracing::warn!(project.id = id, error = %e, "could not remove the repository of a deleted project");
+        }
+    }
 }
 
 #[cfg(test)]
