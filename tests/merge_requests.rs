@@ -4,121 +4,10 @@
 
 mod common;
 
-use common::{Server, each_backend};
-use serde_json::{Value, json};
-use std::path::Path;
-use std::process::Command;
-
-fn git(cwd: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", cwd)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .expect("run git");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "git {args:?} failed:\n{text}");
-    text
-}
-
-struct Fx<'a> {
-    s: &'a Server,
-    owner: String,
-    id: i64,
-}
-
-impl Fx<'_> {
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> common::Reply {
-        self.call_as(&self.owner, method, path, body)
-    }
-
-    fn call_as(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> common::Reply {
-        self.s.call(
-            method,
-            &format!("/api/v4/projects/{}{path}", self.id),
-            Some(token),
-            body,
-        )
-    }
-
-    /// One commit on `branch` (created from `start` when new) writing `file`.
-    fn write(&self, branch: &str, start: &str, file: &str, content: &str) -> String {
-        let r = self.call(
-            "POST",
-            "/repository/commits",
-            Some(json!({"branch": branch, "start_branch": start, "commit_message": format!("{file} on {branch}"),
-                        "actions": [{"action": if self.exists(branch, start, file) { "update" } else { "create" },
-                                     "file_path": file, "content": content}]})),
-        );
-        assert_eq!(r.status, 201, "{}", r.text);
-        r.json["id"].as_str().unwrap().to_string()
-    }
-
-    fn exists(&self, branch: &str, start: &str, file: &str) -> bool {
-        let at = if self
-            .call("GET", &format!("/repository/branches/{branch}"), None)
-            .status
-            == 200
-        {
-            branch
-        } else {
-            start
-        };
-        self.call("GET", &format!("/repository/files/{file}?ref={at}"), None)
-            .status
-            == 200
-    }
-
-    fn open(&self, source: &str, target: &str, title: &str) -> Value {
-        let r = self.call(
-            "POST",
-            "/merge_requests",
-            Some(
-                json!({"source_branch": source, "target_branch": target, "title": title,
-                        "description": "desc"}),
-            ),
-        );
-        assert_eq!(r.status, 201, "{}", r.text);
-        r.json
-    }
-}
-
-fn setup<'a>(s: &'a Server, group: &str) -> Fx<'a> {
-    s.user("alice");
-    let owner = s.legacy_token("alice", "api");
-    let g = s.call(
-        "POST",
-        "/api/v4/groups",
-        Some(&owner),
-        Some(json!({"name": group, "path": group, "visibility": "private"})),
-    );
-    assert_eq!(g.status, 201, "{}", g.text);
-    let p = s.call(
-        "POST",
-        "/api/v4/projects",
-        Some(&owner),
-        Some(
-            json!({"name": "p", "path": "p", "namespace_id": g.json["id"],
-                    "visibility": "private", "default_branch": "main"}),
-        ),
-    );
-    assert_eq!(p.status, 201, "{}", p.text);
-    let fx = Fx {
-        s,
-        owner,
-        id: p.json["id"].as_i64().unwrap(),
-    };
-    fx.write("main", "main", "README.md", "# p\n");
-    fx
-}
+use common::each_backend;
+use common::git::{clone_url, git};
+use common::merge_requests::setup;
+use serde_json::json;
 
 #[test]
 fn a_merge_request_is_opened_merged_and_seen_in_a_clone() {
@@ -247,10 +136,7 @@ fn a_merge_request_is_opened_merged_and_seen_in_a_clone() {
 
         // The merge commit is on main, with both parents, in a fresh clone.
         let dir = tempfile::tempdir().unwrap();
-        let url = s
-            .url
-            .replacen("http://", &format!("http://x:{}@", fx.owner), 1)
-            + "/mr/p.git";
+        let url = clone_url(s, &fx.owner, "mr/p");
         git(dir.path(), &["clone", "-q", &url, "c"]);
         let work = dir.path().join("c");
         assert_eq!(git(&work, &["rev-parse", "HEAD"]).trim(), merge_sha);
@@ -372,5 +258,165 @@ fn conflicts_tokens_and_protected_targets() {
         let r = fx.call("PUT", "/merge_requests/2/merge", None);
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.json["state"], "merged");
+    });
+}
+
+#[test]
+fn notes_on_a_merge_request() {
+    each_backend(|s| {
+        let fx = setup(s, "mrn");
+        fx.write("feature", "main", "f.txt", "f\n");
+        let mr = fx.open("feature", "main", "Feature");
+        let notes = "/merge_requests/1/notes";
+
+        let r = fx.call("POST", notes, Some(json!({"body": "Looks good"})));
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.json["noteable_type"], "MergeRequest");
+        assert_eq!(r.json["noteable_iid"], 1);
+        assert_eq!(r.json["noteable_id"], mr["id"]);
+        assert_eq!(r.json["system"], false);
+        assert_eq!(r.json["author"]["username"], "alice");
+        let first = r.json["id"].as_i64().unwrap();
+        assert_eq!(
+            fx.call("POST", notes, Some(json!({"body": " "}))).status,
+            400
+        );
+        assert_eq!(
+            fx.call(
+                "POST",
+                "/merge_requests/9/notes",
+                Some(json!({"body": "x"}))
+            )
+            .status,
+            404
+        );
+
+        // A Reporter reads and comments, edits only their own notes; a Guest sees none of it.
+        let bob = s.user("bob");
+        let carol = s.user("carol");
+        for (user, level) in [(bob, 20), (carol, 10)] {
+            let r = fx.call(
+                "POST",
+                "/members",
+                Some(json!({"user_id": user, "access_level": level})),
+            );
+            assert_eq!(r.status, 201, "{}", r.text);
+        }
+        let bob_api = s.legacy_token("bob", "api");
+        let r = fx.call_as(&bob_api, "POST", notes, Some(json!({"body": "Nit"})));
+        assert_eq!(r.status, 201, "{}", r.text);
+        let second = r.json["id"].as_i64().unwrap();
+        let edit = |token: &str, id: i64| {
+            fx.call_as(
+                token,
+                "PUT",
+                &format!("{notes}/{id}"),
+                Some(json!({"body": "edited"})),
+            )
+        };
+        assert_eq!(edit(&bob_api, first).status, 403);
+        let r = edit(&bob_api, second);
+        assert_eq!((r.status, r.json["body"].as_str()), (200, Some("edited")));
+        let carol_api = s.legacy_token("carol", "api");
+        assert_eq!(fx.call_as(&carol_api, "GET", notes, None).status, 403);
+
+        // Fine-grained: merge_request:read, not issue:read.
+        let issue_reader = s.fine_token("bob", "issue:read", "all_memberships", &[]);
+        assert_eq!(fx.call_as(&issue_reader, "GET", notes, None).status, 403);
+        let mr_reader = s.fine_token("bob", "merge_request:read", "all_memberships", &[]);
+        let r = fx.call_as(&mr_reader, "GET", notes, None);
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(
+            r.header("X-Accepted-Permissions"),
+            Some("merge_request:read")
+        );
+
+        // Lists: newest first by default, sort and order_by as issue notes, paginated.
+        let list = fx.call("GET", notes, None);
+        assert_eq!(list.header("X-Total"), Some("2"));
+        assert_eq!(list.json[0]["id"], second);
+        let asc = fx.call(
+            "GET",
+            &format!("{notes}?sort=asc&order_by=updated_at&per_page=1"),
+            None,
+        );
+        assert_eq!(asc.json.as_array().unwrap().len(), 1);
+        assert_eq!(asc.json[0]["id"], first);
+        assert_eq!(asc.header("X-Next-Page"), Some("2"));
+        assert_eq!(
+            fx.call("GET", &format!("{notes}?sort=up"), None).status,
+            400
+        );
+        let one = fx.call("GET", &format!("{notes}/{first}"), None);
+        assert_eq!(one.json["body"], "Looks good");
+        assert_eq!(fx.call("GET", &format!("{notes}/999999"), None).status, 404);
+
+        // An issue's note is not a note of the merge request.
+        let issue = fx.call("POST", "/issues", Some(json!({"title": "i"})));
+        assert_eq!(issue.status, 201, "{}", issue.text);
+        let on_issue = fx.call(
+            "POST",
+            "/issues/1/notes",
+            Some(json!({"body": "on the issue"})),
+        );
+        assert_eq!(on_issue.json["noteable_type"], "Issue");
+        let path = format!("{notes}/{}", on_issue.json["id"]);
+        assert_eq!(fx.call("GET", &path, None).status, 404);
+
+        // State changes leave system notes; user_notes_count counts people's notes only.
+        fx.call(
+            "PUT",
+            "/merge_requests/1",
+            Some(json!({"state_event": "close"})),
+        );
+        fx.call(
+            "PUT",
+            "/merge_requests/1",
+            Some(json!({"state_event": "reopen"})),
+        );
+        let merged = fx.call("PUT", "/merge_requests/1/merge", None);
+        assert_eq!(merged.status, 200, "{}", merged.text);
+        assert_eq!(merged.json["user_notes_count"], 2);
+        let list = fx.call("GET", &format!("{notes}?sort=asc"), None);
+        let system: Vec<(&str, &str)> = list
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["system"] == true)
+            .map(|n| {
+                (
+                    n["body"].as_str().unwrap(),
+                    n["author"]["username"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            system,
+            [
+                ("closed", "alice"),
+                ("reopened", "alice"),
+                ("merged", "alice")
+            ]
+        );
+        let system_id = list
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["system"] == true)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(edit(&fx.owner, system_id).status, 403);
+
+        // The owner deletes anyone's note.
+        let path = format!("{notes}/{second}");
+        assert_eq!(fx.call("DELETE", &path, None).status, 204);
+        assert_eq!(fx.call("GET", &path, None).status, 404);
+        assert_eq!(
+            fx.call("GET", "/merge_requests/1", None).json["user_notes_count"],
+            1
+        );
     });
 }

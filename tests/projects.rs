@@ -1,9 +1,10 @@
 //! Projects over REST: creation in personal and group namespaces, GitLab's JSON, visibility (404
 //! versus 403) for every kind of caller, fine-grained boundaries, list filters and pagination
-//! (offset and keyset), bad input.
+//! (offset and keyset), bad input; the repository created and removed with the project.
 
 mod common;
 
+use common::git::{clone_url, git, try_git};
 use common::{Reply, Server, each_backend};
 use serde_json::{Value, json};
 
@@ -804,5 +805,81 @@ fn admins_see_everything_only_in_admin_mode() {
             json!({"name": "x", "namespace_id": "alice"}),
         );
         assert_eq!(refused.status, 404);
+    });
+}
+
+#[test]
+fn a_project_comes_and_goes_with_its_repository() {
+    each_backend(|s| {
+        s.user("alice");
+        let t = s.legacy_token("alice", "api");
+        let p = project(
+            s,
+            &t,
+            json!({"name": "Repo", "path": "repo", "default_branch": "trunk"}),
+        );
+        let id = p["id"].as_i64().unwrap();
+        let repo = s.data_dir().join("repositories").join(format!("{id}.git"));
+        assert!(repo.join("HEAD").is_file(), "created with the project");
+        assert_eq!(
+            std::fs::read_to_string(repo.join("HEAD")).unwrap().trim(),
+            "ref: refs/heads/trunk"
+        );
+
+        // The empty repository clones at once.
+        let dir = tempfile::tempdir().unwrap();
+        let url = clone_url(s, &t, "alice/repo");
+        let out = git(dir.path(), &["clone", &url, "c"]);
+        assert!(out.contains("empty repository"), "{out}");
+        assert!(dir.path().join("c/.git").is_dir());
+
+        // GraphQL's projectCreate makes the repository too.
+        let r = post(
+            s,
+            "/api/graphql",
+            &t,
+            json!({"query": r#"mutation { projectCreate(input: {name: "Gql", path: "gql"}) { errors project { id } } }"#}),
+        );
+        assert_eq!(
+            r.json["data"]["projectCreate"]["errors"],
+            json!([]),
+            "{}",
+            r.text
+        );
+        let gid = r.json["data"]["projectCreate"]["project"]["id"]
+            .as_str()
+            .unwrap();
+        let gql_id = gid.rsplit('/').next().unwrap();
+        assert!(
+            s.data_dir()
+                .join("repositories")
+                .join(format!("{gql_id}.git/HEAD"))
+                .is_file()
+        );
+
+        // Deleting the project removes its repository; the clone URL is gone.
+        let r = s.call("DELETE", &format!("/api/v4/projects/{id}"), Some(&t), None);
+        assert_eq!(r.status, 202, "{}", r.text);
+        assert!(!repo.exists(), "removed with the project");
+        let failed = try_git(dir.path(), &["clone", &url, "again"]).unwrap_err();
+        assert!(
+            failed.contains("404") || failed.contains("not found"),
+            "{failed}"
+        );
+
+        // Deleting a group removes the repositories of the projects in it and its subgroups.
+        let g = group(s, &t, json!({"name": "g", "path": "g"}));
+        let sub = group(s, &t, json!({"name": "s", "path": "s", "parent_id": g}));
+        let repos: Vec<_> = [g, sub]
+            .into_iter()
+            .map(|ns| {
+                let id = project(s, &t, json!({"name": "p", "namespace_id": ns}))["id"].clone();
+                s.data_dir().join("repositories").join(format!("{id}.git"))
+            })
+            .collect();
+        assert!(repos.iter().all(|r| r.exists()));
+        let r = s.call("DELETE", &format!("/api/v4/groups/{g}"), Some(&t), None);
+        assert_eq!(r.status, 202, "{}", r.text);
+        assert!(repos.iter().all(|r| !r.exists()), "removed with the group");
     });
 }

@@ -5,31 +5,10 @@
 mod common;
 
 use base64::Engine;
+use common::git::{clone_url, git};
 use common::{Server, each_backend};
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Command;
-
-fn git(cwd: &Path, args: &[&str]) -> String {
-    let home = cwd.parent().unwrap_or(cwd);
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .expect("run git");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "git {args:?} failed:\n{text}");
-    text
-}
 
 /// A private project `g/p` of alice's (Owner), default branch `main`; returns its id.
 fn project(s: &Server, token: &str, group: &str) -> i64 {
@@ -274,7 +253,7 @@ fn files_round_trip_through_the_api_and_a_clone() {
         // A fresh clone sees it all; the server repository is fsck clean.
         fsck(s, id);
         let dir = tempfile::tempdir().unwrap();
-        let url = s.url.replacen("http://", &format!("http://x:{t}@"), 1) + "/files/p.git";
+        let url = clone_url(s, &t, "files/p");
         git(dir.path(), &["clone", "-q", &url, "c"]);
         let work = dir.path().join("c");
         assert_eq!(

@@ -5,6 +5,9 @@
 
 #![allow(dead_code)]
 
+pub mod git;
+pub mod merge_requests;
+
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};

@@ -21,6 +21,7 @@ use tinforge_gate::authorized::{enforce, resolve_target};
 use tinforge_gate::listing::{self, Listing};
 use tinforge_gate::{Authorized, GateError, RestRoutes, TargetSpec};
 use tinforge_store::DbConnection;
+use tinforge_store::git::{Repositories, lifecycle};
 use tinforge_store::groups::{self, GroupChanges, GroupFilter, GroupOrder, GroupRow, NewGroup};
 use tinforge_store::namespaces::{self, NamespaceInfo};
 use tinforge_store::projects::{self, ProjectFilter};
@@ -366,10 +367,14 @@ async fn update_group(
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn delete_group(auth: Authorized) -> Result<HttpResponse, ApiError> {
+async fn delete_group(
+    auth: Authorized,
+    repos: web::Data<Repositories>,
+) -> Result<HttpResponse, ApiError> {
     let id = target_of(&auth)?.id;
+    let repos = repos.get_ref().clone();
     auth.run(move |c| -> Result<_, ApiError> {
-        groups::delete(c, id).map_err(ApiError::missing_as("Group"))
+        lifecycle::delete_group(c, &repos, id).map_err(ApiError::missing_as("Group"))
     })
     .await?;
     tracing::info!(group.id = id, "group deleted");

@@ -23,6 +23,9 @@ use tinforge_gate::authorized::enforce;
 use tinforge_gate::listing::{self, Listing};
 use tinforge_gate::{Authorized, Endpoint, GateError, RestRoutes};
 use tinforge_store::DbConnection;
+use tinforge_store::git::Repositories;
+use tinforge_store::git::lifecycle;
+use tinforge_store::git::merging::MergeMethod;
 use tinforge_store::groups::{self, GroupTree};
 use tinforge_store::members;
 use tinforge_store::namespaces::{self, WriteError};
@@ -88,6 +91,15 @@ pub(crate) fn parse_visibility(v: Option<&str>) -> Result<Option<Visibility>, Ap
     v.map(|s| {
         Visibility::parse(s)
             .ok_or_else(|| ApiError::BadRequest("visibility does not have a valid value".into()))
+    })
+    .transpose()
+}
+
+/// `merge_method`: absent, or merge, rebase_merge or ff.
+fn parse_merge_method(v: Option<&str>) -> Result<Option<MergeMethod>, ApiError> {
+    v.map(|s| {
+        MergeMethod::parse(s)
+            .ok_or_else(|| ApiError::Validation(vec![("merge_method".into(), "is invalid".into())]))
     })
     .transpose()
 }
@@ -449,7 +461,8 @@ struct CreateBody {
     description: Option<String>,
     visibility: Option<String>,
     default_branch: Option<String>,
-    /// Accepted for compatibility; repositories are created by the git surface.
+    merge_method: Option<String>,
+    /// Accepted for compatibility; the repository is created empty.
     #[serde(default, deserialize_with = "flex::opt_bool")]
     #[allow(dead_code)]
     initialize_with_readme: Option<bool>,
@@ -478,11 +491,14 @@ pub(crate) fn name_and_path(
 async fn create_project(
     auth: Authorized,
     cfg: web::Data<ApiConfig>,
+    repos: web::Data<Repositories>,
     params: Params,
 ) -> Result<HttpResponse, ApiError> {
+    let repos = repos.get_ref().clone();
     let body: CreateBody = params.parse()?;
     let (name, path) = name_and_path(body.name, body.path)?;
     let visibility = parse_visibility(body.visibility.as_deref())?.unwrap_or(Visibility::Private);
+    let merge_method = parse_merge_method(body.merge_method.as_deref())?;
     let p = auth.principal()?.clone();
     let endpoint = auth.endpoint.clone();
     let config = cfg.get_ref().clone();
@@ -503,6 +519,7 @@ async fn create_project(
                 description: &description,
                 visibility,
                 default_branch: default_branch.as_deref(),
+                merge_method,
                 creator_id: p.user_id,
             };
             let row = match (ns.user_id, ns.group_id) {
@@ -523,8 +540,9 @@ async fn create_project(
                         },
                     };
                     enforce(Some(&p), &endpoint, Some(&target)).map_err(namespace_denied)?;
-                    projects::create(
+                    lifecycle::create_project(
                         c,
+                        &repos,
                         &new_project(Namespace::User {
                             id: owner.id,
                             username: &owner.username,
@@ -540,7 +558,7 @@ async fn create_project(
                         Some(&target),
                     )
                     .map_err(namespace_denied)?;
-                    projects::create(c, &new_project(Namespace::Group(&g)))
+                    lifecycle::create_project(c, &repos, &new_project(Namespace::Group(&g)))
                 }
                 _ => return Err(ApiError::NotFound("Namespace")),
             }
@@ -559,6 +577,7 @@ struct UpdateBody {
     description: Option<String>,
     default_branch: Option<String>,
     visibility: Option<String>,
+    merge_method: Option<String>,
 }
 
 async fn update_project(
@@ -573,10 +592,11 @@ async fn update_project(
         description: body.description,
         default_branch: body.default_branch,
         visibility: parse_visibility(body.visibility.as_deref())?,
+        merge_method: parse_merge_method(body.merge_method.as_deref())?,
     };
     if changes.is_empty() {
         return Err(ApiError::BadRequest(
-            "name, path, description, default_branch, visibility are missing, at least one parameter must be provided".into(),
+            "name, path, description, default_branch, visibility, merge_method are missing, at least one parameter must be provided".into(),
         ));
     }
     let target = target_of(&auth)?;
@@ -600,10 +620,14 @@ async fn update_project(
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn delete_project(auth: Authorized) -> Result<HttpResponse, ApiError> {
+async fn delete_project(
+    auth: Authorized,
+    repos: web::Data<Repositories>,
+) -> Result<HttpResponse, ApiError> {
     let id = target_of(&auth)?.id;
+    let repos = repos.get_ref().clone();
     auth.run(move |c| -> Result<_, ApiError> {
-        projects::delete(c, id).map_err(ApiError::missing_as("Project"))
+        lifecycle::delete_project(c, &repos, id).map_err(ApiError::missing_as("Project"))
     })
     .await?;
     tracing::info!(project.id = id, "project deleted");

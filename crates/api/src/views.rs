@@ -166,6 +166,7 @@ pub fn project(p: &ProjectRow, ns: Option<&NamespaceInfo>, cfg: &ApiConfig, simp
         "issues_access_level": "enabled",
         "repository_access_level": "enabled",
         "merge_requests_access_level": "enabled",
+        "merge_method": p.merge_method,
         "builds_access_level": "enabled",
         "container_registry_access_level": "enabled",
         "open_issues_count": 0,
@@ -319,7 +320,7 @@ pub fn issue(i: &Issue, cfg: &ApiConfig, label_details: bool) -> Value {
     })
 }
 
-/// A note on an issue in GitLab's shape.
+/// A note on an issue or merge request in GitLab's shape.
 pub fn note(n: &Note, cfg: &ApiConfig) -> Value {
     let r = &n.row;
     json!({
@@ -331,7 +332,7 @@ pub fn note(n: &Note, cfg: &ApiConfig) -> Value {
         "created_at": time(r.created_at),
         "updated_at": time(r.updated_at),
         "system": r.system,
-        "noteable_id": r.issue_id,
+        "noteable_id": r.noteable_id(),
         "noteable_type": r.noteable_type,
         "noteable_iid": n.noteable_iid,
         "project_id": r.project_id,

@@ -24,7 +24,7 @@ use tinforge_store::git::objects::{self, Person};
 use tinforge_store::issues::LabelFilter;
 use tinforge_store::merge_requests::{self as store, Changes, Filter, MergeRequestRow};
 use tinforge_store::{
-    DbConnection, StoreError, merge_request_labels, projects, users, write_transaction,
+    DbConnection, StoreError, merge_request_labels, notes, projects, users, write_transaction,
 };
 
 pub fn declare(r: &mut RestRoutes) {
@@ -106,15 +106,18 @@ fn user_view(u: Option<&users::User>, host: &str) -> Value {
     }
 }
 
-/// The people and labels an MR's JSON names, loaded once.
+/// What an MR's JSON needs from the database beyond its row, loaded once: the people it names,
+/// its labels and how many notes people wrote on it.
 struct People {
     author: Option<users::User>,
     merged_by: Option<users::User>,
     closed_by: Option<users::User>,
     labels: Vec<String>,
+    user_notes_count: i64,
 }
 
 fn people(c: &mut DbConnection, mr: &MergeRequestRow) -> Result<People, StoreError> {
+    let user_notes_count = notes::user_notes_count(c, mr)?;
     let mut find = |id: Option<i64>| {
         id.map(|i| users::find(c, i))
             .transpose()
@@ -127,6 +130,7 @@ fn people(c: &mut DbConnection, mr: &MergeRequestRow) -> Result<People, StoreErr
         labels: merge_request_labels::names_of(c, &[mr.id])?
             .remove(&mr.id)
             .unwrap_or_default(),
+        user_notes_count,
     })
 }
 
@@ -226,7 +230,7 @@ fn view(
             "head_sha": source_tip,
             "start_sha": target_tip,
         },
-        "user_notes_count": 0,
+        "user_notes_count": who.user_notes_count,
         "should_remove_source_branch": null,
         "force_remove_source_branch": false,
         "references": {

@@ -12,12 +12,13 @@ use crate::types::{
 };
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use tinforge_authz::{Role, Target, Visibility};
+use tinforge_store::git::lifecycle;
 use tinforge_store::groups::{self, NewGroup};
 use tinforge_store::issues::{self, IssueChanges, NewIssue, StateEvent};
 use tinforge_store::merge_requests;
 use tinforge_store::namespaces::{self, WriteError};
 use tinforge_store::notes;
-use tinforge_store::projects::{self, Namespace, NewProject};
+use tinforge_store::projects::{Namespace, NewProject};
 use tinforge_store::{StoreError, users};
 
 /// The root of every mutation.
@@ -317,6 +318,7 @@ declared_fields! {
             let scope = RequestScope::of(ctx)?;
             let caller = scope.principal.clone().ok_or_else(unauthenticated)?;
             let base = scope.external_url.clone();
+            let repos = scope.repositories.clone();
             let created = scope
                 .run(move |c| {
                     let path = input.path.unwrap_or_else(|| namespaces::slugify(&input.name));
@@ -344,9 +346,10 @@ declared_fields! {
                         description: input.description.as_deref().unwrap_or_default(),
                         visibility: visibility(input.visibility),
                         default_branch: None,
+                        merge_method: None,
                         creator_id: caller.user_id,
                     };
-                    match projects::create(c, &new) {
+                    match lifecycle::create_project(c, &repos, &new) {
                         Ok(row) => {
                             tracing::info!(project.id = row.id, project.path = %row.full_path, "project created");
                             Project::load(c, row, Some(caller.user_id), &base).map(Ok)

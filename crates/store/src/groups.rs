@@ -423,15 +423,20 @@ fn rename_subtree(
     Ok(())
 }
 
-/// Deletes a group with its subgroups, their projects and memberships, in one transaction.
-pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
+/// Deletes a group with its subgroups, their projects and memberships, in one transaction;
+/// returns the ids of the projects deleted with it (their repositories are the caller's: see
+/// [`crate::git::lifecycle::delete_group`]).
+pub fn delete(conn: &mut DbConnection, id: i64) -> Result<Vec<i64>, StoreError> {
     write_transaction(conn, |conn| {
         if find(conn, id)?.is_none() {
             return Err(StoreError::NotFound);
         }
         let subtree = self_and_descendants(conn, &[id])?;
-        diesel::delete(projects::table.filter(projects::group_id.eq_any(&subtree)))
-            .execute(conn)?;
+        let project_ids: Vec<i64> = projects::table
+            .filter(projects::group_id.eq_any(&subtree))
+            .select(projects::id)
+            .load(conn)?;
+        diesel::delete(projects::table.filter(projects::id.eq_any(&project_ids))).execute(conn)?;
         diesel::delete(members_table::table.filter(members_table::group_id.eq_any(&subtree)))
             .execute(conn)?;
         // Deepest first, so no row is left pointing at a deleted parent.
@@ -447,7 +452,7 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), StoreError> {
         }
         diesel::delete(namespaces_table::table.filter(namespaces_table::id.eq_any(&subtree)))
             .execute(conn)?;
-        Ok(())
+        Ok(project_ids)
     })
 }
 
@@ -671,6 +676,7 @@ mod tests {
                 description: "",
                 visibility: Visibility::Private,
                 default_branch: None,
+                merge_method: None,
                 creator_id: alice.id,
             },
         )

@@ -1,10 +1,13 @@
 //! Merge requests: per-project `iid`s from a counter row (never reused, also after a deletion),
 //! source and target branch of the same project, the state (opened, closed, merged) and what a
 //! merge produced, and approvals. Git objects live in the repository; this is only the record.
+//! Closing, reopening and merging leave a system note ("closed", "reopened", "merged") in the
+//! same transaction, as GitLab does; comments live in [`crate::notes`].
 
 use crate::connection::{DbConnection, write_transaction};
 use crate::error::StoreError;
 use crate::issues::LabelFilter;
+use crate::notes;
 use crate::schema::{
     labels, merge_request_approvals, merge_request_iid_counters, merge_request_labels,
     merge_requests,
@@ -276,16 +279,19 @@ pub fn update(
         let mut state = row.state.clone();
         let mut closed_at = row.closed_at;
         let mut closed_by = row.closed_by_id;
+        let mut system_note = None;
         match changes.close {
             Some(true) if row.state == OPENED => {
                 state = CLOSED.into();
                 closed_at = Some(now);
                 closed_by = Some(actor_id);
+                system_note = Some("closed");
             }
             Some(false) if row.state == CLOSED => {
                 state = OPENED.into();
                 closed_at = None;
                 closed_by = None;
+                system_note = Some("reopened");
             }
             _ => {}
         }
@@ -306,32 +312,52 @@ pub fn update(
                 merge_requests::updated_at.eq(now),
             ))
             .execute(conn)?;
+        if let Some(body) = system_note {
+            notes::insert_system(conn, &row, actor_id, body, now)?;
+        }
         find_by_id(conn, id)?.ok_or(StoreError::NotFound)
     })
 }
 
-/// Records a merge, only if the request is still open (false: someone else merged or closed it).
+/// Records a merge (and its system note), only if the request is still open (false: someone else
+/// merged or closed it).
 pub fn mark_merged(
     conn: &mut DbConnection,
     id: i64,
     actor_id: i64,
     merge_commit_sha: &str,
 ) -> Result<bool, StoreError> {
-    let now = crate::now();
-    let n = diesel::update(
-        merge_requests::table
-            .find(id)
-            .filter(merge_requests::state.eq(OPENED)),
-    )
-    .set((
-        merge_requests::state.eq(MERGED),
-        merge_requests::merge_commit_sha.eq(merge_commit_sha),
-        merge_requests::merged_by_id.eq(actor_id),
-        merge_requests::merged_at.eq(now),
-        merge_requests::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    Ok(n == 1)
+    write_transaction(conn, |conn| {
+        let Some(row) = find_by_id(conn, id)?.filter(|r| r.state == OPENED) else {
+            return Ok(false);
+        };
+        let now = crate::now();
+        let n = diesel::update(
+            merge_requests::table
+                .find(id)
+                .filter(merge_requests::state.eq(OPENED)),
+        )
+        .set((
+            merge_requests::state.eq(MERGED),
+            merge_requests::merge_commit_sha.eq(merge_commit_sha),
+            merge_requests::merged_by_id.eq(actor_id),
+            merge_requests::merged_at.eq(now),
+            merge_requests::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        if n == 1 {
+            notes::insert_system(conn, &row, actor_id, "merged", now)?;
+        }
+        Ok(n == 1)
+    })
+}
+
+/// Bumps `updated_at` (a new comment).
+pub(crate) fn touch(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(merge_requests::table.find(id))
+        .set(merge_requests::updated_at.eq(at))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn delete(conn: &mut DbConnection, id: i64) -> Result<bool, StoreError> {

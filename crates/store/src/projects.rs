@@ -4,6 +4,7 @@
 
 use crate::connection::{DbConnection, MultiBackend, write_transaction};
 use crate::error::StoreError;
+use crate::git::merging::MergeMethod;
 use crate::groups::{self, GroupRow, GroupTree, like_pattern};
 use crate::members::{self, Source, UserAccess, Viewer};
 use crate::namespaces::{self, WriteError};
@@ -92,6 +93,8 @@ pub struct NewProject<'a> {
     pub visibility: Visibility,
     /// `main` when not given.
     pub default_branch: Option<&'a str>,
+    /// `merge` when not given.
+    pub merge_method: Option<MergeMethod>,
     pub creator_id: i64,
 }
 
@@ -161,8 +164,19 @@ pub fn validate(
 }
 
 /// Creates a project. In a personal namespace the owner becomes its Owner member; in a group a
-/// creator below Maintainer there becomes Maintainer of the project (GitLab's rule).
+/// creator below Maintainer there becomes Maintainer of the project (GitLab's rule). Without its
+/// repository: surfaces create projects through [`crate::git::lifecycle::create_project`].
 pub fn create(conn: &mut DbConnection, new: &NewProject<'_>) -> Result<ProjectRow, WriteError> {
+    create_then(conn, new, |_| Ok(()))
+}
+
+/// [`create`], running `then` on the new row inside the transaction, before the commit: when it
+/// fails, nothing is written.
+pub(crate) fn create_then(
+    conn: &mut DbConnection,
+    new: &NewProject<'_>,
+    then: impl FnOnce(&ProjectRow) -> Result<(), StoreError>,
+) -> Result<ProjectRow, WriteError> {
     write_transaction(conn, |conn| {
         let problems = validate(conn, new)?;
         if !problems.is_empty() {
@@ -184,6 +198,7 @@ pub fn create(conn: &mut DbConnection, new: &NewProject<'_>) -> Result<ProjectRo
                 projects::visibility.eq(new.visibility.as_str()),
                 projects::description.eq(new.description),
                 projects::default_branch.eq(new.default_branch.unwrap_or("main")),
+                projects::merge_method.eq(new.merge_method.unwrap_or(MergeMethod::Merge).name()),
                 projects::creator_id.eq(Some(new.creator_id)),
                 projects::created_at.eq(now),
                 projects::last_activity_at.eq(now),
@@ -208,7 +223,9 @@ pub fn create(conn: &mut DbConnection, new: &NewProject<'_>) -> Result<ProjectRo
                 }
             }
         }
-        Ok(find(conn, id)?.ok_or(StoreError::NotFound)?)
+        let row = find(conn, id)?.ok_or(StoreError::NotFound)?;
+        then(&row)?;
+        Ok(row)
     })
 }
 
@@ -220,6 +237,7 @@ pub struct ProjectChanges {
     pub description: Option<String>,
     pub default_branch: Option<String>,
     pub visibility: Option<Visibility>,
+    pub merge_method: Option<MergeMethod>,
 }
 
 impl ProjectChanges {
@@ -229,6 +247,7 @@ impl ProjectChanges {
             && self.description.is_none()
             && self.default_branch.is_none()
             && self.visibility.is_none()
+            && self.merge_method.is_none()
     }
 }
 
@@ -283,6 +302,10 @@ pub fn update(
                     .visibility
                     .map(Visibility::as_str)
                     .unwrap_or(&p.visibility)),
+                projects::merge_method.eq(changes
+                    .merge_method
+                    .map(MergeMethod::name)
+                    .unwrap_or(&p.merge_method)),
                 projects::last_activity_at.eq(crate::now()),
             ))
             .execute(conn)?;
