@@ -343,6 +343,33 @@ fn commit_create_writes_files_and_respects_protected_branches() {
         assert_eq!(p["errors"], json!([]), "{p}");
         assert_eq!(file(s, &alice, id, "docs/a.md", "feature"), "changed");
         assert_eq!(file(s, &alice, id, "docs/a.md", "main"), "hello");
+        let (p, _) = commit_as(
+            &alice,
+            json!({"projectPath": "alice/p", "branch": "feature", "message": "Chmod",
+                   "actions": [{"action": "CHMOD", "filePath": "docs/a.md",
+                                "executeFilemode": true}]}),
+        );
+        assert_eq!(p["errors"], json!([]), "{p}");
+        let r = s.get(
+            &format!("/api/v4/projects/{id}/repository/files/docs%2Fa.md?ref=feature"),
+            &alice,
+        );
+        assert_eq!(r.json["execute_filemode"], true, "{}", r.text);
+        // REST's commits API takes the same action (it shares the parsing).
+        let r = s.call(
+            "POST",
+            &format!("/api/v4/projects/{id}/repository/commits"),
+            Some(&alice),
+            Some(json!({"branch": "feature", "commit_message": "Chmod back",
+                        "actions": [{"action": "chmod", "file_path": "docs/a.md",
+                                     "execute_filemode": false}]})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let r = s.get(
+            &format!("/api/v4/projects/{id}/repository/files/docs%2Fa.md?ref=feature"),
+            &alice,
+        );
+        assert_eq!(r.json["execute_filemode"], false, "{}", r.text);
 
         // What the caller can fix is a payload error, and nothing is written.
         let create_x = json!({"action": "CREATE", "filePath": "x", "content": "x"});

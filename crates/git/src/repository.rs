@@ -845,6 +845,8 @@ fn parse_actions(p: &Map<String, Value>) -> R<Vec<Action>> {
             string(a, "file_path").as_deref(),
             string(a, "previous_path").as_deref(),
             data,
+            a.contains_key("execute_filemode")
+                .then(|| flag(a, "execute_filemode")),
         )
         .map_err(|e| match e {
             ActionError::Missing(m) => RepoError::Missing(m),

@@ -26,6 +26,8 @@ pub enum CommitActionMode {
     Move,
     /// Update command.
     Update,
+    /// Chmod command (sets or clears the execute flag: `executeFilemode`).
+    Chmod,
 }
 
 impl CommitActionMode {
@@ -35,6 +37,7 @@ impl CommitActionMode {
             CommitActionMode::Delete => "delete",
             CommitActionMode::Move => "move",
             CommitActionMode::Update => "update",
+            CommitActionMode::Chmod => "chmod",
         }
     }
 }
@@ -52,7 +55,7 @@ pub enum CommitEncoding {
 /// One change of `commitCreate` (GitLab's `CommitAction`).
 #[derive(InputObject, Debug, Clone)]
 pub struct CommitAction {
-    /// Action to perform: create, delete, move or update.
+    /// Action to perform: create, delete, move, update or chmod.
     pub action: CommitActionMode,
     /// Full path to the file.
     pub file_path: String,
@@ -62,6 +65,8 @@ pub struct CommitAction {
     pub content: Option<String>,
     /// Encoding of the file (default: text).
     pub encoding: Option<CommitEncoding>,
+    /// Enables (true) or disables (false) the execute flag on the file; chmod only.
+    pub execute_filemode: Option<bool>,
 }
 
 /// Input of `commitCreate`.
@@ -244,6 +249,7 @@ fn actions(input: &[CommitAction]) -> Result<Vec<Action>, Vec<String>> {
                 Some(&a.file_path),
                 a.previous_path.as_deref(),
                 content,
+                a.execute_filemode,
             )
             .map_err(|e| vec![e.to_string()])
         })

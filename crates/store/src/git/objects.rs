@@ -333,6 +333,11 @@ pub enum Action {
         to: String,
         content: Option<Vec<u8>>,
     },
+    /// Sets or clears the execute flag of a file.
+    Chmod {
+        path: String,
+        executable: bool,
+    },
 }
 
 /// Why an action of a multi-file commit is not understood: a required part is missing (GitLab
@@ -346,14 +351,16 @@ pub enum ActionError {
 }
 
 impl Action {
-    /// One action as GitLab's commit API spells it (`create`, `update`, `delete`, `move`), with
-    /// its paths checked by [`clean_path`]; `content` is already decoded. Both the REST commit
-    /// API and GraphQL's `commitCreate` build their actions here.
+    /// One action as GitLab's commit API spells it (`create`, `update`, `delete`, `move`,
+    /// `chmod` with `execute_filemode`), with its paths checked by [`clean_path`]; `content` is
+    /// already decoded. Both the REST commit API and GraphQL's `commitCreate` build their
+    /// actions here.
     pub fn parse(
         kind: &str,
         file_path: Option<&str>,
         previous_path: Option<&str>,
         content: Option<Vec<u8>>,
+        execute_filemode: Option<bool>,
     ) -> std::result::Result<Action, ActionError> {
         let path_of = |key: &str, raw: Option<&str>| match raw.filter(|s| !s.is_empty()) {
             None => Err(ActionError::Missing(format!("actions[{key}] is missing"))),
@@ -376,6 +383,10 @@ impl Action {
                 from: path_of("previous_path", previous_path)?,
                 to: path_of("file_path", file_path)?,
                 content,
+            },
+            "chmod" => Action::Chmod {
+                path: path_of("file_path", file_path)?,
+                executable: execute_filemode.unwrap_or(false),
             },
             _ => {
                 return Err(ActionError::Missing(
@@ -549,6 +560,23 @@ pub fn commit_actions(repo: &Repository, new: &NewCommit<'_>) -> Result<Oid> {
                 edits.insert(to.clone(), Some((blob, blob_mode(from))));
                 removed.push(from.clone());
                 created.push(to.clone());
+            }
+            Action::Chmod { path, executable } => {
+                let missing = || ObjError::BadRequest("A file with this name doesn't exist".into());
+                if !present(path, &created, &removed) || is_dir(&base_tree, path) {
+                    return Err(missing());
+                }
+                // The content as this commit left it so far, else as the base has it.
+                let blob = match edits.get(path) {
+                    Some(Some((blob, _))) => *blob,
+                    _ => exists(path).map(|e| e.id()).ok_or_else(missing)?,
+                };
+                let mode = if *executable {
+                    git2::FileMode::BlobExecutable
+                } else {
+                    git2::FileMode::Blob
+                };
+                edits.insert(path.clone(), Some((blob, mode)));
             }
         }
     }
@@ -822,6 +850,22 @@ mod tests {
             mergeability(&repo, main2, third).unwrap(),
             Mergeability::Clean
         );
+        let executable = commit(
+            "third",
+            None,
+            vec![Action::Chmod {
+                path: "new.txt".into(),
+                executable: true,
+            }],
+        )
+        .unwrap();
+        let mode = |oid: Oid| {
+            let tree = repo.find_commit(oid).unwrap().tree().unwrap();
+            tree.get_path(Path::new("new.txt")).unwrap().filemode()
+        };
+        assert_eq!(mode(third), 0o100644);
+        assert_eq!(mode(executable), 0o100755);
+        let third = executable;
         let merged = merge(&repo, "main", main2, third, "Merge", &me(), false).unwrap();
         assert_eq!(repo.find_commit(merged).unwrap().parent_count(), 2);
         assert_eq!(branch_tip(&repo, "main"), Some(merged));
