@@ -125,7 +125,47 @@ impl Row {
             all.push("project:read".into());
             all.push("issue:read".into());
         }
+        // `Repository.*` is reached through `project { repository }`.
+        if self.surface == "graphql" && self.path.starts_with("Repository.") {
+            all.push("project:read".into());
+            all.push("repository:read".into());
+        }
+        all.sort();
+        all.dedup();
         all
+    }
+
+    /// The declared fields a nested GraphQL field is selected through.
+    fn parents(&self) -> &'static [&'static str] {
+        if self.surface != "graphql" {
+            return &[];
+        }
+        match self.path.split('.').next() {
+            Some("Group") => &["Query.group"],
+            Some("Project") => &["Query.project"],
+            Some("Issue") => &["Query.project", "Project.issue"],
+            Some("Repository") => &["Query.project", "Project.repository"],
+            _ => &[],
+        }
+    }
+
+    /// A legacy scope reaches a nested field only when it also reaches every field it is
+    /// selected through (`read_repository` alone cannot select `project`).
+    fn through_parents(&self, rows: &[Row]) -> Row {
+        let mut row = self.clone();
+        for parent in self.parents() {
+            let p = rows
+                .iter()
+                .find(|r| r.surface == "graphql" && r.path == *parent)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{} is selected through {parent}, which is not declared",
+                        self.path
+                    )
+                });
+            row.legacy_scopes.retain(|s| p.legacy_scopes.contains(s));
+        }
+        row
     }
 
     fn grantable(&self) -> bool {
@@ -348,24 +388,25 @@ impl<'a> World<'a> {
         )
     }
 
+    /// A commit of alice's creating `file` on `branch` (from `main` when new).
+    fn commit(&self, f: &Fixture, branch: &str, file: &str) {
+        self.ok(
+            self.s.call(
+                "POST",
+                &format!("/api/v4/projects/{}/repository/commits", f.project_id),
+                Some(&self.alice_api),
+                Some(json!({"branch": branch, "start_branch": "main", "commit_message": "matrix",
+                            "actions": [{"action": "create", "file_path": file, "content": "x\n"}]})),
+            ),
+            "commit",
+        );
+    }
+
     /// A merge request of the fixture's project from a fresh branch into `main`; returns its iid.
     fn merge_request(&self, f: &Fixture) -> i64 {
         let n = self.next();
-        for (branch, file) in [
-            ("main".to_string(), format!("m{n}.txt")),
-            (format!("mr{n}"), format!("b{n}.txt")),
-        ] {
-            self.ok(
-                self.s.call(
-                    "POST",
-                    &format!("/api/v4/projects/{}/repository/commits", f.project_id),
-                    Some(&self.alice_api),
-                    Some(json!({"branch": branch, "start_branch": "main", "commit_message": "matrix",
-                                "actions": [{"action": "create", "file_path": file, "content": "x\n"}]})),
-                ),
-                "commit",
-            );
-        }
+        self.commit(f, "main", &format!("m{n}.txt"));
+        self.commit(f, &format!("mr{n}"), &format!("b{n}.txt"));
         let mr = self.ok(
             self.s.call(
                 "POST",
@@ -447,6 +488,54 @@ impl<'a> World<'a> {
                 ),
                 &["project", "mergeRequests"],
             ),
+            "Project.repository" => (
+                format!(
+                    r#"{{ project(fullPath: "{project}") {{ repository {{ rootRef empty }} }} }}"#
+                ),
+                &["project", "repository"],
+            ),
+            "Repository.tree" => {
+                self.commit(f, "main", "README.md");
+                (
+                    format!(
+                        r#"{{ project(fullPath: "{project}") {{ repository {{ tree {{ blobs {{ nodes {{ path }} }} }} }} }} }}"#
+                    ),
+                    &["project", "repository", "tree"],
+                )
+            }
+            "Repository.blobs" => (
+                format!(
+                    r#"{{ project(fullPath: "{project}") {{ repository {{ blobs(paths: ["README.md"]) {{ nodes {{ oid }} }} }} }} }}"#
+                ),
+                &["project", "repository", "blobs"],
+            ),
+            "Mutation.commitCreate" => (
+                format!(
+                    r#"mutation {{ commitCreate(input: {{projectPath: "{project}", branch: "main", message: "c{n}", actions: [{{action: CREATE, filePath: "c{n}.txt", content: "x"}}]}}) {{ errors commit {{ sha }} }} }}"#
+                ),
+                &["commitCreate"],
+            ),
+            "Mutation.mergeRequestCreate" => {
+                self.commit(f, "main", &format!("m{n}.txt"));
+                self.commit(f, &format!("new{n}"), &format!("n{n}.txt"));
+                (
+                    format!(
+                        r#"mutation {{ mergeRequestCreate(input: {{projectPath: "{project}", title: "m{n}", sourceBranch: "new{n}", targetBranch: "main"}}) {{ errors mergeRequest {{ id }} }} }}"#
+                    ),
+                    &["mergeRequestCreate"],
+                )
+            }
+            "Mutation.mergeRequestAccept" => {
+                let iid = self.merge_request(f);
+                // A stale sha: the merge is refused in the payload once the gate let it through.
+                let sha = "0".repeat(40);
+                (
+                    format!(
+                        r#"mutation {{ mergeRequestAccept(input: {{projectPath: "{project}", iid: "{iid}", sha: "{sha}"}}) {{ errors mergeRequest {{ id }} }} }}"#
+                    ),
+                    &["mergeRequestAccept"],
+                )
+            }
             "Issue.notes" => {
                 self.issue(f);
                 (
@@ -616,6 +705,7 @@ fn run_matrix(backend: Backend) {
         .filter(|r| r.surface == "rest" || r.surface == "graphql")
         .collect();
     assert!(rows.len() > 10, "the registry lists the REST endpoints");
+    let rows: Vec<Row> = rows.iter().map(|r| r.through_parents(&rows)).collect();
     let mut failures = Vec::new();
     let garbage = "tfpat-thisisnotarealtokenatallnotatall00";
     for row in &rows {

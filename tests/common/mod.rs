@@ -258,6 +258,18 @@ impl Server {
     pub fn get(&self, path: &str, token: &str) -> Reply {
         self.call("GET", path, Some(token), None)
     }
+
+    /// A GraphQL request (`POST /api/graphql`), which must answer 200.
+    pub fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Reply {
+        let r = self.call(
+            "POST",
+            "/api/graphql",
+            token,
+            Some(serde_json::json!({"query": query, "variables": variables})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        r
+    }
 }
 
 impl Drop for Server {

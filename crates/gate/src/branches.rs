@@ -49,8 +49,19 @@ pub async fn check_branch_write(
     enforce(principal, &raised, Some(target)).map_err(|_| denied())
 }
 
+/// May "remove the source branch after merging" remove `branch`? Never the default branch, never
+/// a protected one.
+pub async fn removable_after_merge(
+    store: &Store,
+    project_id: i64,
+    default_branch: &str,
+    branch: &str,
+) -> Result<bool, StoreError> {
+    Ok(branch != default_branch && !is_protected(store, project_id, branch).await?)
+}
+
 /// Is `branch` protected at all (for "remove the source branch after merging", which never
-/// removes a protected branch)?
+/// removes a protected one)?
 pub async fn is_protected(
     store: &Store,
     project_id: i64,

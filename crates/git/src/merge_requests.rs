@@ -19,7 +19,7 @@ use tinforge_gate::authorized::decode;
 use tinforge_gate::branches;
 use tinforge_gate::listing::{self, Listing};
 use tinforge_gate::{Authorized, GateError, RestRoutes};
-use tinforge_store::git::merging::{self, GitState, MergeMethod, MergeOrder};
+use tinforge_store::git::merging::{self, Accept, GitState, MergeMethod, NewMergeRequestError};
 use tinforge_store::git::objects::{self, Person};
 use tinforge_store::issues::LabelFilter;
 use tinforge_store::merge_requests::{self as store, Changes, Filter, MergeRequestRow};
@@ -472,23 +472,19 @@ async fn open(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<HttpRes
     let target = required(&p, "target_branch")?;
     let title = required(&p, "title")?;
     let description = string(&p, "description").unwrap_or_default();
-    if source == target {
-        return Err(RepoError::BadRequest(
-            "You can't use same project/branch for source and target".into(),
-        ));
-    }
     let ctx = context(&auth, &req).await?;
     let path = ctx.repo_path.clone();
     let (s, t) = (source.clone(), target.clone());
     blocking(move || {
-        let repo = objects::open(&path)?;
-        if objects::branch_tip(&repo, &s).is_none() {
-            return Err(RepoError::NotFound("404 Source branch Not Found"));
-        }
-        if objects::branch_tip(&repo, &t).is_none() {
-            return Err(RepoError::NotFound("404 Target branch Not Found"));
-        }
-        Ok(())
+        merging::check_new(&objects::open(&path)?, &s, &t).map_err(|e| match e {
+            NewMergeRequestError::SameBranch => RepoError::BadRequest(e.to_string()),
+            NewMergeRequestError::SourceMissing => {
+                RepoError::NotFound("404 Source branch Not Found")
+            }
+            NewMergeRequestError::TargetMissing => {
+                RepoError::NotFound("404 Target branch Not Found")
+            }
+        })
     })
     .await?;
     let author_id = auth.principal()?.user_id;
@@ -704,31 +700,30 @@ async fn merge_it(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<Htt
     let remove_source = flag(&p, "should_remove_source_branch");
     let ctx = context(&auth, &req).await?;
     let (mr, _) = load(&auth, &ctx, iid(&req)?).await?;
-    if mr.state != store::OPENED || mr.draft() {
+    if !merging::can_be_accepted(&mr) {
         return Err(RepoError::NotAllowed("405 Method Not Allowed".into()));
     }
     check_branch_write(&auth, &mr.target_branch, true).await?;
     let remove_source = remove_source
-        && mr.source_branch != ctx.default_branch
-        && !branches::is_protected(auth.store(), ctx.project_id, &mr.source_branch).await?;
+        && branches::removable_after_merge(
+            auth.store(),
+            ctx.project_id,
+            &ctx.default_branch,
+            &mr.source_branch,
+        )
+        .await?;
     let me: Person = caller(&auth).await?;
     let message = string(&p, "merge_commit_message")
         .unwrap_or_else(|| merging::default_message(&mr, &project_path(&auth)));
-    let (path, row, method) = (ctx.repo_path.clone(), mr.clone(), ctx.merge_method);
-    let merged = blocking(move || {
-        let repo = objects::open(&path)?;
-        let order = MergeOrder {
-            source_branch: &row.source_branch,
-            target_branch: &row.target_branch,
-            expected_sha: expected_sha.as_deref(),
-            message: &message,
-            who: &me,
-            method,
-            remove_source,
-        };
-        Ok(merging::merge_branches(&repo, &order)?.to_string())
-    })
-    .await?;
+    let how = Accept {
+        expected_sha,
+        message,
+        who: me,
+        method: ctx.merge_method,
+        remove_source,
+    };
+    let (path, row) = (ctx.repo_path.clone(), mr.clone());
+    let merged = blocking(move || Ok(merging::accept(&path, &row, &how)?.to_string())).await?;
     let actor = auth.principal()?.user_id;
     let id = mr.id;
     let (mr, who) = auth

@@ -18,7 +18,7 @@ use tinforge_gate::authorized::decode;
 use tinforge_gate::branches::{self, BranchWriteError};
 use tinforge_gate::{Authorized, GateError, RestRoutes};
 use tinforge_store::git::merging::{MergeError, MergeMethod};
-use tinforge_store::git::objects::{self, Action, NewCommit, ObjError, Person};
+use tinforge_store::git::objects::{self, Action, ActionError, NewCommit, ObjError, Person};
 use tinforge_store::{StoreError, projects, protected_branches, users};
 
 pub fn declare(r: &mut RestRoutes) {
@@ -325,14 +325,7 @@ pub async fn caller(auth: &Authorized) -> R<Person> {
         .run(move |c| users::find(c, user_id).map_err(RepoError::from))
         .await?
         .ok_or(RepoError::Gate(GateError::Unauthorized))?;
-    Ok(Person {
-        name: if user.name.trim().is_empty() {
-            user.username
-        } else {
-            user.name
-        },
-        email: user.email,
-    })
+    Ok(Person::of_user(&user))
 }
 
 /// The lowest role a matching protection lets push (`merge`: merge) to `branch`.
@@ -678,19 +671,18 @@ fn content(p: &Map<String, Value>, key: &str) -> R<Option<Vec<u8>>> {
     let Some(text) = string(p, key) else {
         return Ok(None);
     };
-    match string(p, "encoding").as_deref() {
-        None | Some("text") => Ok(Some(text.into_bytes())),
-        Some("base64") => {
-            let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            base64::engine::general_purpose::STANDARD
-                .decode(compact)
-                .map(Some)
-                .map_err(|_| RepoError::BadRequest("content is not valid base64".into()))
+    let base64 = match string(p, "encoding").as_deref() {
+        None | Some("text") => false,
+        Some("base64") => true,
+        Some(_) => {
+            return Err(RepoError::Missing(
+                "encoding does not have a valid value".into(),
+            ));
         }
-        Some(_) => Err(RepoError::Missing(
-            "encoding does not have a valid value".into(),
-        )),
-    }
+    };
+    objects::decode_content(&text, base64)
+        .map(Some)
+        .ok_or_else(|| RepoError::BadRequest("content is not valid base64".into()))
 }
 
 /// Writes one commit of `actions` on `branch` (from `start_branch` when new), after the checks.
@@ -715,25 +707,7 @@ async fn write_commit(
     let path = ctx.repo_path.clone();
     blocking(move || {
         let repo = objects::open(&path)?;
-        let exists = objects::branch_tip(&repo, &branch).is_some();
-        let empty = repo.references()?.next().is_none();
-        let start = match (&start_branch, exists) {
-            // The first commit of an empty repository starts from nothing.
-            (_, true) => None,
-            _ if empty => None,
-            (Some(s), false) => Some(
-                objects::branch_tip(&repo, s)
-                    .or_else(|| objects::resolve(&repo, s).map(|c| c.id()))
-                    .ok_or(RepoError::BadRequest(format!(
-                        "You can only create or edit files when you are on a branch ({s} not found)"
-                    )))?,
-            ),
-            (None, false) => {
-                return Err(RepoError::BadRequest(
-                    "You can only create or edit files when you are on a branch".into(),
-                ));
-            }
-        };
+        let start = objects::commit_start(&repo, &branch, start_branch.as_deref())?;
         Ok(objects::commit_actions(
             &repo,
             &NewCommit {
@@ -864,36 +838,20 @@ fn parse_actions(p: &Map<String, Value>) -> R<Vec<Action>> {
         let Value::Object(a) = a else {
             return Err(RepoError::Missing("actions is invalid".into()));
         };
-        let path_of = |k: &str| -> R<String> {
-            let raw = required(a, k)
-                .map_err(|_| RepoError::Missing(format!("actions[{k}] is missing")))?;
-            objects::clean_path(&raw).ok_or(RepoError::BadRequest(format!("{k} is invalid")))
-        };
         let data = content(a, "content")?;
-        let action = match string(a, "action").as_deref() {
-            Some("create") => Action::Create {
-                path: path_of("file_path")?,
-                content: data.unwrap_or_default(),
-            },
-            Some("update") => Action::Update {
-                path: path_of("file_path")?,
-                content: data
-                    .ok_or_else(|| RepoError::Missing("actions[content] is missing".into()))?,
-            },
-            Some("delete") => Action::Delete {
-                path: path_of("file_path")?,
-            },
-            Some("move") => Action::Move {
-                from: path_of("previous_path")?,
-                to: path_of("file_path")?,
-                content: data,
-            },
-            _ => {
-                return Err(RepoError::Missing(
-                    "actions[action] does not have a valid value".into(),
-                ));
-            }
-        };
+        let kind = string(a, "action").unwrap_or_default();
+        let action = Action::parse(
+            &kind,
+            string(a, "file_path").as_deref(),
+            string(a, "previous_path").as_deref(),
+            data,
+            a.contains_key("execute_filemode")
+                .then(|| flag(a, "execute_filemode")),
+        )
+        .map_err(|e| match e {
+            ActionError::Missing(m) => RepoError::Missing(m),
+            ActionError::Invalid(m) => RepoError::BadRequest(m),
+        })?;
         out.push(action);
     }
     Ok(out)

@@ -86,6 +86,12 @@ pub fn store_error(e: StoreError) -> Error {
     }
 }
 
+/// A repository failure that is not the caller's doing: logged, shown as a generic error.
+pub fn git_error(e: impl std::fmt::Display) -> Error {
+    tracing::error!(error = %e, "repository failure in GraphQL");
+    with_code("Internal server error", "internal")
+}
+
 /// Field errors caught by [`NullOnError`], shared between one request's scope and the HTTP
 /// handler that answers it.
 #[derive(Clone, Default)]

@@ -3,6 +3,7 @@
 //! `@requiresPermission` directive in the SDL, and its entry in the gate's endpoint registry,
 //! where the guard looks it up at run time so the operator's not-covered setting applies.
 
+pub mod code;
 pub mod declare;
 pub mod error;
 pub mod guard;
@@ -54,6 +55,7 @@ pub fn declarations() -> Vec<FieldDecl> {
         types::Group::DECLARATIONS,
         types::Project::DECLARATIONS,
         types::Issue::DECLARATIONS,
+        types::Repository::DECLARATIONS,
     ]
     .concat()
 }

@@ -4,6 +4,10 @@
 //! GitLab's own schema has neither `groupCreate` nor `projectCreate` (it creates both over REST
 //! and offers `groupUpdate`); tinforge adds them in GitLab's naming style.
 
+use crate::code::{
+    CommitCreateInput, CommitCreatePayload, MergeRequestAcceptInput, MergeRequestAcceptPayload,
+    MergeRequestCreateInput, MergeRequestCreatePayload,
+};
 use crate::declare::{FieldTarget, declared_fields};
 use crate::guard::{NamespaceRef, Parent, namespace_of};
 use crate::scope::RequestScope;
@@ -512,6 +516,50 @@ declared_fields! {
             }))
         }
 
+        /// Opens a merge request between two existing branches of the project.
+        #[declare(
+            "Mutation.mergeRequestCreate",
+            need(merge_request:create).min_role(Role::Developer),
+            FieldTarget::Project("input.projectPath"),
+        )]
+        async fn merge_request_create(
+            &self,
+            ctx: &Context<'_>,
+            input: MergeRequestCreateInput,
+        ) -> Result<Option<MergeRequestCreatePayload>> {
+            crate::code::merge_request_create(RequestScope::of(ctx)?, input).await.map(Some)
+        }
+
+        /// Merges a merge request by the project's merge method (`sha`: the source tip you saw);
+        /// a protected target branch also needs its merge level.
+        #[declare(
+            "Mutation.mergeRequestAccept",
+            need(merge_request:update, repository:update).min_role(Role::Developer),
+            FieldTarget::Project("input.projectPath"),
+        )]
+        async fn merge_request_accept(
+            &self,
+            ctx: &Context<'_>,
+            input: MergeRequestAcceptInput,
+        ) -> Result<Option<MergeRequestAcceptPayload>> {
+            crate::code::merge_request_accept(RequestScope::of(ctx)?, FIELD, input).await.map(Some)
+        }
+
+        /// Writes one commit of file actions to a branch (a new branch starts at `startBranch`);
+        /// a protected branch also needs its push level.
+        #[declare(
+            "Mutation.commitCreate",
+            need(repository:update).min_role(Role::Developer),
+            FieldTarget::Project("input.projectPath"),
+        )]
+        async fn commit_create(
+            &self,
+            ctx: &Context<'_>,
+            input: CommitCreateInput,
+        ) -> Result<Option<CommitCreatePayload>> {
+            crate::code::commit_create(RequestScope::of(ctx)?, FIELD, input).await.map(Some)
+        }
+
         /// Comments on an issue (internal notes need Reporter+).
         #[declare(
             "Mutation.createNote",
@@ -622,7 +670,9 @@ fn user_ids(ids: Option<Vec<ID>>) -> Result<Option<Vec<i64>>, Vec<String>> {
 
 /// Input the store refuses (an empty title or body) becomes the payload's `errors` ("Title is
 /// missing"); a storage failure stays an error.
-fn invalid_as_errors<T>(r: Result<T, StoreError>) -> Result<Result<T, Vec<String>>, StoreError> {
+pub(crate) fn invalid_as_errors<T>(
+    r: Result<T, StoreError>,
+) -> Result<Result<T, Vec<String>>, StoreError> {
     match r {
         Ok(v) => Ok(Ok(v)),
         Err(StoreError::Invalid(m) | StoreError::Conflict(m)) => Ok(Err(vec![sentence(&m)])),

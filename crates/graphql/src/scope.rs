@@ -74,6 +74,21 @@ impl RequestScope {
         run_blocking(&self.store, f).await.map_err(store_error)
     }
 
+    /// Runs blocking repository work off the executor (the closure gets the repositories).
+    pub async fn git<T, F>(&self, f: F) -> async_graphql::Result<T>
+    where
+        F: FnOnce(Repositories) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let repositories = self.repositories.clone();
+        actix_web::web::block(move || f(repositories))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "blocking repository work failed");
+                crate::error::with_code("Internal server error", "internal")
+            })
+    }
+
     /// The project at `full_path`, with its target for this caller; loaded once per request.
     /// Whether the caller may see it is the guard's decision, not this loader's.
     pub async fn project(&self, full_path: &str) -> async_graphql::Result<Option<Project>> {

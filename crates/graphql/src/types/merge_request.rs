@@ -1,11 +1,18 @@
-//! `MergeRequest`, as GitLab's GraphQL shows it: the store's record only (mergeability needs the
-//! repository, which this surface does not read).
+//! `MergeRequest`, as GitLab's GraphQL shows it: the store's record, and what the repository says
+//! about it now (`mergeStatusEnum`, `detailedMergeStatus`, `conflicts`, `mergeable`,
+//! `diffHeadSha`), computed by `tinforge_store::git::merging` as REST computes it, at most once
+//! per merge request and request, and only when asked for.
 
 use super::scalars::{Time, gid};
 use super::user::User;
-use async_graphql::{Enum, ID, SimpleObject};
+use crate::error::git_error;
+use crate::scope::RequestScope;
+use async_graphql::{ComplexObject, Context, Enum, ID, Result, SimpleObject};
+use std::sync::{Arc, OnceLock};
+use tinforge_store::git::merging::{self, GitState, MergeMethod, MergeStatus};
+use tinforge_store::git::objects;
 use tinforge_store::merge_requests::{self, MergeRequestRow};
-use tinforge_store::users;
+use tinforge_store::{projects, users};
 
 /// State of a merge request (GitLab's `MergeRequestState`).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,8 +48,56 @@ impl MergeRequestState {
     }
 }
 
+/// Whether a merge request can be merged (GitLab's `MergeStatus`).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "MergeStatus")]
+pub enum MergeStatusEnum {
+    /// There are no conflicts between the source and target branches.
+    CanBeMerged,
+    /// There are conflicts between the source and target branches, or a branch is missing.
+    CannotBeMerged,
+}
+
+/// Detailed merge status of a merge request (GitLab's `DetailedMergeStatus`).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailedMergeStatus {
+    /// Branch can be merged.
+    Mergeable,
+    /// There are conflicts between the source and target branches.
+    Conflict,
+    /// Merge request needs to be rebased (the project's merge method needs linear history).
+    NeedRebase,
+    /// Merge request must not be draft before merging.
+    DraftStatus,
+    /// Merge request must be open.
+    NotOpen,
+    /// Can not merge the source into the target branch, potential conflict (a branch is missing).
+    BrokenStatus,
+}
+
+impl DetailedMergeStatus {
+    fn of(detailed: &str) -> DetailedMergeStatus {
+        match detailed {
+            "mergeable" => DetailedMergeStatus::Mergeable,
+            "conflict" => DetailedMergeStatus::Conflict,
+            "need_rebase" => DetailedMergeStatus::NeedRebase,
+            "draft_status" => DetailedMergeStatus::DraftStatus,
+            "not_open" => DetailedMergeStatus::NotOpen,
+            _ => DetailedMergeStatus::BrokenStatus,
+        }
+    }
+}
+
+/// What git says about a merge request, computed once.
+#[derive(Debug, Clone)]
+struct MergeFacts {
+    status: MergeStatus,
+    source_tip: Option<String>,
+}
+
 /// A merge request of a project.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct MergeRequest {
     /// Global ID of the merge request (`gid://gitlab/MergeRequest/1`).
     pub id: ID,
@@ -72,6 +127,10 @@ pub struct MergeRequest {
     pub merge_commit_sha: Option<String>,
     /// User who opened the merge request.
     pub author: Option<User>,
+    #[graphql(skip)]
+    pub row: MergeRequestRow,
+    #[graphql(skip)]
+    facts: Arc<OnceLock<MergeFacts>>,
 }
 
 impl MergeRequest {
@@ -97,7 +156,82 @@ impl MergeRequest {
             merged_at: r.merged_at.map(Time),
             merge_commit_sha: r.merge_commit_sha.clone(),
             author: author.map(|u| User::from_row(u, base)),
+            row: r.clone(),
+            facts: Arc::default(),
         }
+    }
+
+    /// What git says about this merge request now (the repository and the project's merge
+    /// method), loaded on first use.
+    async fn facts(&self, ctx: &Context<'_>) -> Result<&MergeFacts> {
+        if let Some(f) = self.facts.get() {
+            return Ok(f);
+        }
+        let scope = RequestScope::of(ctx)?;
+        let project_id = self.row.project_id;
+        let method = scope
+            .run(move |c| Ok(projects::find(c, project_id)?.map(|p| p.merge_method)))
+            .await?
+            .map(|m| MergeMethod::of_stored(&m))
+            .unwrap_or(MergeMethod::Merge);
+        let row = self.row.clone();
+        let facts = scope
+            .git(move |repos| -> Result<MergeFacts, objects::ObjError> {
+                let path = repos.path(row.project_id);
+                let git = if path.join("HEAD").is_file() {
+                    merging::git_state(&objects::open(&path)?, &row)?
+                } else {
+                    GitState {
+                        source_tip: None,
+                        target_tip: None,
+                        mergeability: None,
+                    }
+                };
+                Ok(MergeFacts {
+                    status: merging::merge_status(&row, &git, method),
+                    source_tip: git.source_tip.map(|o| o.to_string()),
+                })
+            })
+            .await?
+            .map_err(git_error)?;
+        Ok(self.facts.get_or_init(|| facts))
+    }
+}
+
+#[ComplexObject]
+impl MergeRequest {
+    /// Merge status of the merge request.
+    async fn merge_status_enum(&self, ctx: &Context<'_>) -> Result<Option<MergeStatusEnum>> {
+        let facts = self.facts(ctx).await?;
+        Ok(Some(if facts.status.merge_status == "can_be_merged" {
+            MergeStatusEnum::CanBeMerged
+        } else {
+            MergeStatusEnum::CannotBeMerged
+        }))
+    }
+
+    /// Detailed merge status of the merge request.
+    async fn detailed_merge_status(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<DetailedMergeStatus>> {
+        let facts = self.facts(ctx).await?;
+        Ok(Some(DetailedMergeStatus::of(facts.status.detailed)))
+    }
+
+    /// Indicates if the merge request has conflicts.
+    async fn conflicts(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(self.facts(ctx).await?.status.has_conflicts)
+    }
+
+    /// Indicates if the merge request is mergeable.
+    async fn mergeable(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(self.facts(ctx).await?.status.detailed == "mergeable")
+    }
+
+    /// Diff head SHA of the merge request (the source branch's tip).
+    async fn diff_head_sha(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.facts(ctx).await?.source_tip.clone())
     }
 }
 

@@ -6,6 +6,7 @@ mod issue;
 mod merge_request;
 mod namespace;
 mod project;
+mod repository;
 mod scalars;
 mod user;
 
@@ -15,5 +16,6 @@ pub use issue::{IssuableState, Issue, IssueState, Label, Note};
 pub use merge_request::{MergeRequest, MergeRequestState, with_authors};
 pub use namespace::Namespace;
 pub use project::Project;
+pub use repository::{Commit, Repository, RepositoryRef};
 pub use scalars::{Time, VisibilityLevel, gid, parse_gid};
 pub use user::{User, UserState};

@@ -4,12 +4,13 @@ use super::connection::{List, PageArgs, page};
 use super::issue::{IssuableState, Issue, issue_cursor, issue_page};
 use super::merge_request::{MergeRequest, MergeRequestState, with_authors};
 use super::namespace::Namespace;
+use super::repository::{Repository, RepositoryRef};
 use super::scalars::{Time, gid};
 use crate::declare::{FieldTarget, declared_fields};
 use crate::guard::Parent;
 use crate::scope::RequestScope;
 use async_graphql::{ComplexObject, Context, ID, Result, SimpleObject};
-use tinforge_authz::{Principal, Requirement, Target};
+use tinforge_authz::{Principal, Requirement, Role, Target};
 use tinforge_gate::listing;
 use tinforge_store::groups::GroupTree;
 use tinforge_store::issues::{
@@ -92,6 +93,16 @@ impl Project {
         }
     }
 
+    /// Where the project's repository is, as the repository fields read it.
+    pub fn repository_ref(&self, scope: &RequestScope) -> RepositoryRef {
+        RepositoryRef {
+            repo_path: scope.repositories.path(self.row.id),
+            full_path: self.row.full_path.clone(),
+            base: scope.external_url.clone(),
+            default_branch: self.row.default_branch.clone(),
+        }
+    }
+
     /// One project with its target for `user_id` (the gate's single-target resolution).
     pub fn load(
         conn: &mut DbConnection,
@@ -132,6 +143,20 @@ impl Project {
 declared_fields! {
     #[ComplexObject]
     impl Project {
+        /// The project's repository (what REST's `GET /repository/tree` needs: Reporter+, or
+        /// anyone on a public project).
+        #[declare(
+            "Project.repository",
+            need(repository:read).min_role(Role::Reporter),
+            FieldTarget::Parent,
+        )]
+        async fn repository(&self, ctx: &Context<'_>) -> Result<Option<Repository>> {
+            let scope = RequestScope::of(ctx)?;
+            let at = self.repository_ref(scope);
+            let target = self.target.clone();
+            scope.git(move |_| Some(Repository::inspect(at, target))).await
+        }
+
         /// One issue of the project by its iid; null when there is none the caller may see
         /// (confidential issues: Reporter+, their author and assignees only).
         #[declare("Project.issue", need(issue:read), FieldTarget::Parent)]

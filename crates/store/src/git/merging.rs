@@ -6,6 +6,7 @@
 use super::objects::{self, Mergeability, ObjError, Person};
 use crate::merge_requests::{MergeRequestRow, OPENED};
 use git2::{Oid, Repository};
+use std::path::Path;
 
 /// A project's merge method (GitLab's `merge_method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +108,40 @@ pub fn merge_status(mr: &MergeRequestRow, git: &GitState, method: MergeMethod) -
     }
 }
 
+/// Why a merge request cannot be opened between two branches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NewMergeRequestError {
+    #[error("You can't use same project/branch for source and target")]
+    SameBranch,
+    #[error("Source branch does not exist")]
+    SourceMissing,
+    #[error("Target branch does not exist")]
+    TargetMissing,
+}
+
+/// May a merge request be opened from `source` into `target` (two different, existing branches)?
+pub fn check_new(
+    repo: &Repository,
+    source: &str,
+    target: &str,
+) -> Result<(), NewMergeRequestError> {
+    if source == target {
+        return Err(NewMergeRequestError::SameBranch);
+    }
+    if objects::branch_tip(repo, source).is_none() {
+        return Err(NewMergeRequestError::SourceMissing);
+    }
+    if objects::branch_tip(repo, target).is_none() {
+        return Err(NewMergeRequestError::TargetMissing);
+    }
+    Ok(())
+}
+
+/// Only an open merge request that is not a draft can be merged (GitLab: 405 otherwise).
+pub fn can_be_accepted(mr: &MergeRequestRow) -> bool {
+    mr.state == OPENED && !mr.draft()
+}
+
 /// GitLab's default merge commit message.
 pub fn default_message(mr: &MergeRequestRow, project_path: &str) -> String {
     format!(
@@ -148,6 +183,36 @@ impl From<git2::Error> for MergeError {
     fn from(e: git2::Error) -> Self {
         MergeError::Git(ObjError::Git(e))
     }
+}
+
+/// What a caller asks of the merge of a merge request.
+#[derive(Debug, Clone)]
+pub struct Accept {
+    /// The source tip the caller saw (`sha`).
+    pub expected_sha: Option<String>,
+    pub message: String,
+    pub who: Person,
+    pub method: MergeMethod,
+    /// Delete the source branch afterwards (the caller has checked it may go).
+    pub remove_source: bool,
+}
+
+/// Merges merge request `mr` in the repository at `path` as `how` asks; returns the target
+/// branch's new tip. The merge requests APIs of both surfaces merge through here.
+pub fn accept(path: &Path, mr: &MergeRequestRow, how: &Accept) -> Result<Oid, MergeError> {
+    let repo = objects::open(path)?;
+    merge_branches(
+        &repo,
+        &MergeOrder {
+            source_branch: &mr.source_branch,
+            target_branch: &mr.target_branch,
+            expected_sha: how.expected_sha.as_deref(),
+            message: &how.message,
+            who: &how.who,
+            method: how.method,
+            remove_source: how.remove_source,
+        },
+    )
 }
 
 /// Merges as ordered; returns the target branch's new tip. The target moves with

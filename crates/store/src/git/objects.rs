@@ -335,6 +335,81 @@ pub enum Action {
         to: String,
         content: Option<Vec<u8>>,
     },
+    /// Sets or clears the execute flag of a file.
+    Chmod {
+        path: String,
+        executable: bool,
+    },
+}
+
+/// Why an action of a multi-file commit is not understood: a required part is missing (GitLab
+/// answers `{"error": …}`), or a part is invalid (`{"message": …}`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    #[error("{0}")]
+    Missing(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Action {
+    /// One action as GitLab's commit API spells it (`create`, `update`, `delete`, `move`,
+    /// `chmod` with `execute_filemode`), with its paths checked by [`clean_path`]; `content` is
+    /// already decoded. Both the REST commit API and GraphQL's `commitCreate` build their
+    /// actions here.
+    pub fn parse(
+        kind: &str,
+        file_path: Option<&str>,
+        previous_path: Option<&str>,
+        content: Option<Vec<u8>>,
+        execute_filemode: Option<bool>,
+    ) -> std::result::Result<Action, ActionError> {
+        let path_of = |key: &str, raw: Option<&str>| match raw.filter(|s| !s.is_empty()) {
+            None => Err(ActionError::Missing(format!("actions[{key}] is missing"))),
+            Some(raw) => clean_path(raw).ok_or(ActionError::Invalid(format!("{key} is invalid"))),
+        };
+        Ok(match kind {
+            "create" => Action::Create {
+                path: path_of("file_path", file_path)?,
+                content: content.unwrap_or_default(),
+            },
+            "update" => Action::Update {
+                path: path_of("file_path", file_path)?,
+                content: content
+                    .ok_or_else(|| ActionError::Missing("actions[content] is missing".into()))?,
+            },
+            "delete" => Action::Delete {
+                path: path_of("file_path", file_path)?,
+            },
+            "move" => Action::Move {
+                from: path_of("previous_path", previous_path)?,
+                to: path_of("file_path", file_path)?,
+                content,
+            },
+            "chmod" => Action::Chmod {
+                path: path_of("file_path", file_path)?,
+                executable: execute_filemode.unwrap_or(false),
+            },
+            _ => {
+                return Err(ActionError::Missing(
+                    "actions[action] does not have a valid value".into(),
+                ));
+            }
+        })
+    }
+}
+
+/// File content as the APIs receive it: text, or base64 (whitespace ignored); None when the
+/// base64 is not valid.
+pub fn decode_content(text: &str, base64: bool) -> Option<Vec<u8>> {
+    use base64::Engine;
+    if !base64 {
+        return Some(text.as_bytes().to_vec());
+    }
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
 }
 
 /// Who a commit is by.
@@ -342,6 +417,20 @@ pub enum Action {
 pub struct Person {
     pub name: String,
     pub email: String,
+}
+
+impl Person {
+    /// A user as author or committer: their name, or their username when the name is blank.
+    pub fn of_user(user: &crate::users::User) -> Person {
+        Person {
+            name: if user.name.trim().is_empty() {
+                user.username.clone()
+            } else {
+                user.name.clone()
+            },
+            email: user.email.clone(),
+        }
+    }
 }
 
 /// What a commit written through the API says.
@@ -353,6 +442,32 @@ pub struct NewCommit<'a> {
     pub author: Person,
     pub committer: Person,
     pub actions: Vec<Action>,
+}
+
+/// Where a commit to `branch` starts, as GitLab's commit and file APIs decide it: an existing
+/// branch continues from its own tip (None), so does the first commit of an empty repository;
+/// a new branch starts from `start_branch` (a branch, tag or commit), which is then required.
+pub fn commit_start(
+    repo: &Repository,
+    branch: &str,
+    start_branch: Option<&str>,
+) -> Result<Option<Oid>> {
+    let exists = branch_tip(repo, branch).is_some();
+    let empty = repo.references()?.next().is_none();
+    match start_branch {
+        _ if exists || empty => Ok(None),
+        Some(s) => branch_tip(repo, s)
+            .or_else(|| resolve(repo, s).map(|c| c.id()))
+            .map(Some)
+            .ok_or_else(|| {
+                ObjError::BadRequest(format!(
+                    "You can only create or edit files when you are on a branch ({s} not found)"
+                ))
+            }),
+        None => Err(ObjError::BadRequest(
+            "You can only create or edit files when you are on a branch".into(),
+        )),
+    }
 }
 
 /// Applies `actions` on the tip of `branch` (or `start` for a new branch), writes the commit and
@@ -447,6 +562,23 @@ pub fn commit_actions(repo: &Repository, new: &NewCommit<'_>) -> Result<Oid> {
                 edits.insert(to.clone(), Some((blob, blob_mode(from))));
                 removed.push(from.clone());
                 created.push(to.clone());
+            }
+            Action::Chmod { path, executable } => {
+                let missing = || ObjError::BadRequest("A file with this name doesn't exist".into());
+                if !present(path, &created, &removed) || is_dir(&base_tree, path) {
+                    return Err(missing());
+                }
+                // The content as this commit left it so far, else as the base has it.
+                let blob = match edits.get(path) {
+                    Some(Some((blob, _))) => *blob,
+                    _ => exists(path).map(|e| e.id()).ok_or_else(missing)?,
+                };
+                let mode = if *executable {
+                    git2::FileMode::BlobExecutable
+                } else {
+                    git2::FileMode::Blob
+                };
+                edits.insert(path.clone(), Some((blob, mode)));
             }
         }
     }
@@ -750,6 +882,22 @@ mod tests {
             mergeability(&repo, main2, third).unwrap(),
             Mergeability::Clean
         );
+        let executable = commit(
+            "third",
+            None,
+            vec![Action::Chmod {
+                path: "new.txt".into(),
+                executable: true,
+            }],
+        )
+        .unwrap();
+        let mode = |oid: Oid| {
+            let tree = repo.find_commit(oid).unwrap().tree().unwrap();
+            tree.get_path(Path::new("new.txt")).unwrap().filemode()
+        };
+        assert_eq!(mode(third), 0o100644);
+        assert_eq!(mode(executable), 0o100755);
+        let third = executable;
         let merged = merge(&repo, "main", main2, third, "Merge", &me(), false).unwrap();
         assert_eq!(repo.find_commit(merged).unwrap().parent_count(), 2);
         assert_eq!(branch_tip(&repo, "main"), Some(merged));
