@@ -71,7 +71,7 @@ impl Repository {
     /// What the repository is now. Blocking: call it through [`RequestScope::git`].
     pub fn inspect(at: RepositoryRef, target: Target) -> Repository {
         let repo = at.open();
-        let empty = repo.as_ref().is_none_or(|r| r.is_empty().unwrap_or(true));
+        let empty = repo.as_ref().is_none_or(objects::is_empty);
         let root_ref = repo
             .as_ref()
             .and_then(|r| objects::branch_tip(r, &at.default_branch))

@@ -42,6 +42,14 @@ pub fn open(path: &Path) -> Result<Repository> {
     Ok(Repository::open_bare(path)?)
 }
 
+/// Has nothing been pushed yet (no branch, no tag)? libgit2's own `is_empty` also wants HEAD on
+/// the `init.defaultBranch` of the machine, which says nothing about a project's repository.
+pub fn is_empty(repo: &Repository) -> bool {
+    repo.references()
+        .map(|mut refs| refs.next().is_none())
+        .unwrap_or(true)
+}
+
 /// A repository-relative file path as the API accepts it: relative, no `.`/`..`/empty components,
 /// no `.git` component, no NUL. Trailing slashes are dropped.
 pub fn clean_path(path: &str) -> Option<String> {
