@@ -279,3 +279,56 @@ fn merge_requests_are_edited_closed_and_reopened() {
         );
     });
 }
+
+#[test]
+fn merge_request_notes_and_the_labels_filter() {
+    each_backend(|s| {
+        let (alice, project) = world(s);
+        let mr = |iid: i64| format!("/api/v4/projects/{project}/merge_requests/{iid}");
+        for body in ["First look", "Second look"] {
+            let r = s.call(
+                "POST",
+                &format!("{}/notes", mr(1)),
+                Some(&alice),
+                Some(json!({ "body": body })),
+            );
+            assert_eq!(r.status, 201, "{}", r.text);
+        }
+        let r = s.call("PUT", &mr(3), Some(&alice), Some(json!({"labels": "bug"})));
+        assert_eq!(r.status, 200, "{}", r.text);
+
+        let notes = "{ project(fullPath: \"alice/p\") { mergeRequest(iid: \"1\") {
+            notes { nodes { body system author { username } } } } } }";
+        let r = gql(s, Some(&alice), notes, json!({}));
+        no_errors(&r);
+        let bodies: Vec<&str> = r.json["data"]["project"]["mergeRequest"]["notes"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", r.text))
+            .iter()
+            .map(|n| n["body"].as_str().unwrap())
+            .collect();
+        assert_eq!(bodies, vec!["First look", "Second look"]);
+
+        // Notes need merge_request:read, like REST's notes of a merge request.
+        let fg = s.fine_token("alice", "project:read,issue:read", "personal_projects", &[]);
+        let r = gql(s, Some(&fg), notes, json!({}));
+        assert!(
+            r.json["data"]["project"]["mergeRequest"].is_null(),
+            "{}",
+            r.text
+        );
+        let code = r.json["errors"][0]["extensions"]["code"].as_str();
+        assert_eq!(code, Some("insufficient_scope"), "{}", r.text);
+
+        let labelled = |labels: &str| {
+            let q = format!(
+                "{{ project(fullPath: \"alice/p\") {{ mergeRequests(labels: {labels}) {{ nodes {{ iid }} }} }} }}"
+            );
+            let r = gql(s, Some(&alice), &q, json!({}));
+            no_errors(&r);
+            iids(&r)
+        };
+        assert_eq!(labelled("[\"bug\"]"), vec!["3"]);
+        assert_eq!(labelled("[\"None\"]"), vec!["1", "2"]);
+    });
+}

@@ -125,6 +125,11 @@ impl Row {
             all.push("project:read".into());
             all.push("issue:read".into());
         }
+        // `MergeRequest.*` is reached through `project { mergeRequest }`.
+        if self.surface == "graphql" && self.path.starts_with("MergeRequest.") {
+            all.push("project:read".into());
+            all.push("merge_request:read".into());
+        }
         // `Repository.*` is reached through `project { repository }`.
         if self.surface == "graphql" && self.path.starts_with("Repository.") {
             all.push("project:read".into());
@@ -145,6 +150,7 @@ impl Row {
             Some("Project") => &["Query.project"],
             Some("Issue") => &["Query.project", "Project.issue"],
             Some("Repository") => &["Query.project", "Project.repository"],
+            Some("MergeRequest") => &["Query.project", "Project.mergeRequest"],
             _ => &[],
         }
     }
@@ -488,6 +494,34 @@ impl<'a> World<'a> {
                 ),
                 &["project", "mergeRequests"],
             ),
+            field @ ("MergeRequest.mergeStatusEnum"
+            | "MergeRequest.detailedMergeStatus"
+            | "MergeRequest.conflicts"
+            | "MergeRequest.mergeable"
+            | "MergeRequest.diffHeadSha"
+            | "MergeRequest.notes") => {
+                let iid = self.merge_request(f);
+                let name = field.trim_start_matches("MergeRequest.");
+                let selection = if name == "notes" {
+                    "notes { nodes { id } }"
+                } else {
+                    name
+                };
+                let path: &[&str] = match name {
+                    "mergeStatusEnum" => &["project", "mergeRequest", "mergeStatusEnum"],
+                    "detailedMergeStatus" => &["project", "mergeRequest", "detailedMergeStatus"],
+                    "conflicts" => &["project", "mergeRequest", "conflicts"],
+                    "mergeable" => &["project", "mergeRequest", "mergeable"],
+                    "diffHeadSha" => &["project", "mergeRequest", "diffHeadSha"],
+                    _ => &["project", "mergeRequest", "notes"],
+                };
+                (
+                    format!(
+                        r#"{{ project(fullPath: "{project}") {{ mergeRequest(iid: "{iid}") {{ {selection} }} }} }}"#
+                    ),
+                    path,
+                )
+            }
             "Project.repository" => (
                 format!(
                     r#"{{ project(fullPath: "{project}") {{ repository {{ rootRef empty }} }} }}"#

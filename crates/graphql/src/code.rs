@@ -333,7 +333,7 @@ async fn shown(
     Ok(MergeRequest::new(
         &row,
         author.as_ref(),
-        &project.row.full_path,
+        &project.target,
         &scope.external_url,
     ))
 }

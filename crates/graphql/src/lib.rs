@@ -56,6 +56,7 @@ pub fn declarations() -> Vec<FieldDecl> {
         types::Project::DECLARATIONS,
         types::Issue::DECLARATIONS,
         types::Repository::DECLARATIONS,
+        types::MergeRequest::DECLARATIONS,
     ]
     .concat()
 }

@@ -511,7 +511,7 @@ declared_fields! {
                 client_mutation_id: input.client_mutation_id,
                 errors,
                 merge_request: mr.map(|(r, a)| {
-                    MergeRequest::new(&r, a.as_ref(), &project.row.full_path, &scope.external_url)
+                    MergeRequest::new(&r, a.as_ref(), &project.target, &scope.external_url)
                 }),
             }))
         }

@@ -13,7 +13,7 @@ use async_graphql::{ComplexObject, Context, Enum, ID, Result, SimpleObject};
 use tinforge_authz::{Principal, Target};
 use tinforge_store::issues::{self, Viewer};
 use tinforge_store::labels::LabelRow;
-use tinforge_store::notes::{self, NoteOrder};
+use tinforge_store::notes::{self, NoteOrder, Noteable};
 
 /// State of an issue (GitLab's `IssueState`).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,16 +244,30 @@ declared_fields! {
             last: Option<i32>,
         ) -> Result<Option<List<Note>>> {
             let scope = RequestScope::of(ctx)?;
-            let viewer = Issue::viewer(scope.principal.as_ref(), &self.target);
-            let (row, base) = (self.row.clone(), scope.external_url.clone());
-            let (list, _) = scope
-                .run(move |c| notes::list(c, &row, &viewer, NoteOrder::CreatedAt, false, 0, i64::MAX))
-                .await?;
-            page(
-                list.iter().map(|n| (n.row.id, Note::new(n, &base))).collect(),
-                &PageArgs::new(after, before, first, last),
-            )
-            .map(Some)
+            note_page(scope, (&self.row).into(), &self.target, PageArgs::new(after, before, first, last))
+                .await
+                .map(Some)
         }
     }
+}
+
+/// The notes of an issue or merge request the caller may see (internal ones for Reporter+ and
+/// their authors), oldest first, as a connection.
+pub async fn note_page(
+    scope: &RequestScope,
+    on: Noteable,
+    target: &Target,
+    args: PageArgs,
+) -> Result<List<Note>> {
+    let viewer = Issue::viewer(scope.principal.as_ref(), target);
+    let base = scope.external_url.clone();
+    let (list, _) = scope
+        .run(move |c| notes::list(c, on, &viewer, NoteOrder::CreatedAt, false, 0, i64::MAX))
+        .await?;
+    page(
+        list.iter()
+            .map(|n| (n.row.id, Note::new(n, &base)))
+            .collect(),
+        &args,
+    )
 }

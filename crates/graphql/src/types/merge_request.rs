@@ -1,14 +1,19 @@
 //! `MergeRequest`, as GitLab's GraphQL shows it: the store's record, and what the repository says
 //! about it now (`mergeStatusEnum`, `detailedMergeStatus`, `conflicts`, `mergeable`,
 //! `diffHeadSha`), computed by `tinforge_store::git::merging` as REST computes it, at most once
-//! per merge request and request, and only when asked for.
+//! per merge request and request, and only when asked for; and its notes.
 
+use super::connection::{List, PageArgs};
+use super::issue::{Note, note_page};
 use super::scalars::{Time, gid};
 use super::user::User;
+use crate::declare::{FieldTarget, declared_fields};
 use crate::error::git_error;
+use crate::guard::Parent;
 use crate::scope::RequestScope;
 use async_graphql::{ComplexObject, Context, Enum, ID, Result, SimpleObject};
 use std::sync::{Arc, OnceLock};
+use tinforge_authz::Target;
 use tinforge_store::git::merging::{self, GitState, MergeMethod, MergeStatus};
 use tinforge_store::git::objects;
 use tinforge_store::merge_requests::{self, MergeRequestRow};
@@ -129,18 +134,28 @@ pub struct MergeRequest {
     pub author: Option<User>,
     #[graphql(skip)]
     pub row: MergeRequestRow,
+    /// The merge request's project as an authorization target for the caller of this request.
+    #[graphql(skip)]
+    pub target: Target,
     #[graphql(skip)]
     facts: Arc<OnceLock<MergeFacts>>,
 }
 
+impl Parent for MergeRequest {
+    fn parent_target(&self) -> Option<&Target> {
+        Some(&self.target)
+    }
+}
+
 impl MergeRequest {
-    /// `project_path` is the full path of the merge request's project.
+    /// `target` is the merge request's project as the gate judged it for this caller.
     pub fn new(
         r: &MergeRequestRow,
         author: Option<&users::User>,
-        project_path: &str,
+        target: &Target,
         base: &str,
     ) -> MergeRequest {
+        let project_path = &target.full_path;
         MergeRequest {
             id: gid("MergeRequest", r.id),
             iid: r.iid.to_string(),
@@ -157,6 +172,7 @@ impl MergeRequest {
             merge_commit_sha: r.merge_commit_sha.clone(),
             author: author.map(|u| User::from_row(u, base)),
             row: r.clone(),
+            target: target.clone(),
             facts: Arc::default(),
         }
     }
@@ -198,40 +214,64 @@ impl MergeRequest {
     }
 }
 
-#[ComplexObject]
-impl MergeRequest {
-    /// Merge status of the merge request.
-    async fn merge_status_enum(&self, ctx: &Context<'_>) -> Result<Option<MergeStatusEnum>> {
-        let facts = self.facts(ctx).await?;
-        Ok(Some(if facts.status.merge_status == "can_be_merged" {
-            MergeStatusEnum::CanBeMerged
-        } else {
-            MergeStatusEnum::CannotBeMerged
-        }))
-    }
+declared_fields! {
+    #[ComplexObject]
+    impl MergeRequest {
+        /// Merge status of the merge request.
+        #[declare("MergeRequest.mergeStatusEnum", need(merge_request:read), FieldTarget::Parent)]
+        async fn merge_status_enum(&self, ctx: &Context<'_>) -> Result<Option<MergeStatusEnum>> {
+            let facts = self.facts(ctx).await?;
+            Ok(Some(if facts.status.merge_status == "can_be_merged" {
+                MergeStatusEnum::CanBeMerged
+            } else {
+                MergeStatusEnum::CannotBeMerged
+            }))
+        }
 
-    /// Detailed merge status of the merge request.
-    async fn detailed_merge_status(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<Option<DetailedMergeStatus>> {
-        let facts = self.facts(ctx).await?;
-        Ok(Some(DetailedMergeStatus::of(facts.status.detailed)))
-    }
+        /// Detailed merge status of the merge request.
+        #[declare("MergeRequest.detailedMergeStatus", need(merge_request:read), FieldTarget::Parent)]
+        async fn detailed_merge_status(
+            &self,
+            ctx: &Context<'_>,
+        ) -> Result<Option<DetailedMergeStatus>> {
+            let facts = self.facts(ctx).await?;
+            Ok(Some(DetailedMergeStatus::of(facts.status.detailed)))
+        }
 
-    /// Indicates if the merge request has conflicts.
-    async fn conflicts(&self, ctx: &Context<'_>) -> Result<bool> {
-        Ok(self.facts(ctx).await?.status.has_conflicts)
-    }
+        /// Indicates if the merge request has conflicts.
+        #[declare("MergeRequest.conflicts", need(merge_request:read), FieldTarget::Parent)]
+        async fn conflicts(&self, ctx: &Context<'_>) -> Result<bool> {
+            Ok(self.facts(ctx).await?.status.has_conflicts)
+        }
 
-    /// Indicates if the merge request is mergeable.
-    async fn mergeable(&self, ctx: &Context<'_>) -> Result<bool> {
-        Ok(self.facts(ctx).await?.status.detailed == "mergeable")
-    }
+        /// Indicates if the merge request is mergeable.
+        #[declare("MergeRequest.mergeable", need(merge_request:read), FieldTarget::Parent)]
+        async fn mergeable(&self, ctx: &Context<'_>) -> Result<bool> {
+            Ok(self.facts(ctx).await?.status.detailed == "mergeable")
+        }
 
-    /// Diff head SHA of the merge request (the source branch's tip).
-    async fn diff_head_sha(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self.facts(ctx).await?.source_tip.clone())
+        /// Diff head SHA of the merge request (the source branch's tip).
+        #[declare("MergeRequest.diffHeadSha", need(merge_request:read), FieldTarget::Parent)]
+        async fn diff_head_sha(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+            Ok(self.facts(ctx).await?.source_tip.clone())
+        }
+
+        /// Notes on the merge request the caller may see (internal ones for Reporter+ and their
+        /// authors), oldest first.
+        #[declare("MergeRequest.notes", need(merge_request:read), FieldTarget::Parent)]
+        async fn notes(
+            &self,
+            ctx: &Context<'_>,
+            after: Option<String>,
+            before: Option<String>,
+            first: Option<i32>,
+            last: Option<i32>,
+        ) -> Result<Option<List<Note>>> {
+            let scope = RequestScope::of(ctx)?;
+            note_page(scope, (&self.row).into(), &self.target, PageArgs::new(after, before, first, last))
+                .await
+                .map(Some)
+        }
     }
 }
 

@@ -240,7 +240,7 @@ declared_fields! {
                 })
                 .await?;
             Ok(found.first().map(|(r, a)| {
-                MergeRequest::new(r, a.as_ref(), &self.row.full_path, &scope.external_url)
+                MergeRequest::new(r, a.as_ref(), &self.target, &scope.external_url)
             }))
         }
 
@@ -255,6 +255,8 @@ declared_fields! {
             source_branches: Option<Vec<String>>,
             #[graphql(desc = "Target branch of the merge requests.")]
             target_branches: Option<Vec<String>>,
+            #[graphql(desc = "Labels every merge request carries (`None`: no label, `Any`: some label).")]
+            labels: Option<Vec<String>>,
             after: Option<String>,
             before: Option<String>,
             first: Option<i32>,
@@ -264,6 +266,7 @@ declared_fields! {
             let filter = merge_requests::Filter {
                 project_ids: Some(vec![self.row.id]),
                 state: state.and_then(MergeRequestState::filter),
+                labels: LabelFilter::from_param(labels),
                 ..Default::default()
             };
             let found = scope
@@ -283,7 +286,7 @@ declared_fields! {
                 })
                 .map(|(r, a)| {
                     let mr =
-                        MergeRequest::new(r, a.as_ref(), &self.row.full_path, &scope.external_url);
+                        MergeRequest::new(r, a.as_ref(), &self.target, &scope.external_url);
                     (r.id, mr)
                 })
                 .collect();
