@@ -45,7 +45,9 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         crate::wiring::configured_registry(&args.coverage.not_covered).map_err(CliError::Usage)?;
     let listener = TcpListener::bind(&args.listen)?;
     let addr = listener.local_addr()?;
+    let git = tinforge_git::GitConfig::new(&storage.data_dir)?;
     let api = ApiConfig {
+        repositories: git.repos.clone(),
         external_url: args
             .external_url
             .map(|u| u.trim_end_matches('/').to_string())
@@ -59,7 +61,6 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         resolver: resolver.clone(),
         registry: Arc::new(registry),
     });
-    let git = tinforge_git::GitConfig::new(&storage.data_dir)?;
     let graphql = tinforge_graphql::GraphqlService::new(tinforge_graphql::GraphqlConfig {
         external_url: api.external_url.clone(),
         repositories: git.repos.clone(),

@@ -832,6 +832,18 @@ fn a_project_comes_and_goes_with_its_repository() {
         let out = git(dir.path(), &["clone", &url, "c"]);
         assert!(out.contains("empty repository"), "{out}");
         assert!(dir.path().join("c/.git").is_dir());
+        assert_eq!(p["empty_repo"], true, "{p}");
+
+        // A first commit makes it non-empty (`empty_repo`, as clients check before seeding).
+        let r = post(
+            s,
+            &format!("/api/v4/projects/{id}/repository/files/README.md"),
+            &t,
+            json!({"branch": "trunk", "content": "hi", "commit_message": "init"}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let shown = s.get(&format!("/api/v4/projects/{id}"), &t);
+        assert_eq!(shown.json["empty_repo"], false, "{}", shown.text);
 
         // GraphQL's projectCreate makes the repository too.
         let r = post(

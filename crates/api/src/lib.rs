@@ -29,6 +29,8 @@ pub struct ApiConfig {
     /// The instance's external URL, without a trailing slash (`web_url`, pagination links).
     pub external_url: String,
     pub token_policy: TokenPolicy,
+    /// The projects' repositories (`empty_repo` in project JSON).
+    pub repositories: tinforge_store::git::Repositories,
 }
 
 /// Every REST route with its declared requirement, in routing order.

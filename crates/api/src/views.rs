@@ -154,6 +154,7 @@ pub fn project(p: &ProjectRow, ns: Option<&NamespaceInfo>, cfg: &ApiConfig, simp
     let api = format!("{}/api/v4/projects/{}", cfg.external_url, p.id);
     let extra = json!({
         "visibility": p.visibility,
+        "empty_repo": cfg.repositories.is_empty(p.id),
         "owner": ns.and_then(|n| n.owner.as_ref()).map(|u| user(u, cfg, UserDetail::Basic)),
         "creator_id": p.creator_id,
         "archived": false,

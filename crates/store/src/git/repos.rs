@@ -97,6 +97,21 @@ impl Repositories {
         self.ensure(project_id, default_branch)
     }
 
+    /// Has nothing been pushed to the project's repository yet (no branch, no tag; a missing
+    /// repository is empty)? Answered from the ref files without opening the repository, so a
+    /// page of projects (`empty_repo`) costs a few `stat`s per project.
+    pub fn is_empty(&self, project_id: i64) -> bool {
+        let path = self.path(project_id);
+        let packed = std::fs::read_to_string(path.join("packed-refs")).unwrap_or_default();
+        if packed
+            .lines()
+            .any(|l| !l.starts_with('#') && !l.starts_with('^') && !l.trim().is_empty())
+        {
+            return false;
+        }
+        !has_file_below(&path.join("refs/heads")) && !has_file_below(&path.join("refs/tags"))
+    }
+
     /// Deletes the project's repository: renamed aside first (so it stops being served at once),
     /// then removed. A missing repository is fine.
     pub fn remove(&self, project_id: i64) -> io::Result<()> {
@@ -110,6 +125,18 @@ impl Repositories {
         std::fs::rename(&path, &trash)?;
         std::fs::remove_dir_all(&trash)
     }
+}
+
+/// Is there any file in `dir` or below it (a missing directory has none)?
+fn has_file_below(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| match e.file_type() {
+        Ok(t) if t.is_dir() => has_file_below(&e.path()),
+        Ok(_) => true,
+        Err(_) => false,
+    })
 }
 
 fn unique() -> u128 {
@@ -213,6 +240,34 @@ fn run(cmd: &mut Command) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_until_a_branch_or_tag_exists_loose_or_packed() {
+        let dir = tempfile::tempdir().unwrap();
+        let repos = Repositories::new(dir.path().join("repositories"));
+        assert!(repos.is_empty(1), "a missing repository is empty");
+        let path = repos.ensure(1, "main").unwrap();
+        assert!(repos.is_empty(1));
+        let repo = git2::Repository::open_bare(&path).unwrap();
+        let sig = git2::Signature::now("T", "t@example.com").unwrap();
+        let tree = repo
+            .find_tree(repo.treebuilder(None).unwrap().write().unwrap())
+            .unwrap();
+        let commit = repo
+            .commit(Some("refs/heads/feature/x"), &sig, &sig, "c", &tree, &[])
+            .unwrap();
+        assert!(!repos.is_empty(1), "a loose branch in a subdirectory");
+        run(git().arg("-C").arg(&path).args(["pack-refs", "--all"])).unwrap();
+        assert!(!path.join("refs/heads/feature/x").exists());
+        assert!(!repos.is_empty(1), "a packed branch");
+        repo.find_reference("refs/heads/feature/x")
+            .unwrap()
+            .delete()
+            .unwrap();
+        assert!(repos.is_empty(1), "the last branch deleted");
+        repo.reference("refs/tags/v1", commit, false, "t").unwrap();
+        assert!(!repos.is_empty(1), "a tag alone");
+    }
 
     #[test]
     fn ensure_creates_once_with_head_and_hook_and_remove_deletes() {
