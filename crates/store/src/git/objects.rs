@@ -637,6 +637,9 @@ pub fn move_ref(
         Some(old) => repo.reference_matching(refname, new, true, old, why),
         None => repo.reference(refname, new, false, why),
     };
+    if moved.is_ok() {
+        super::repos::housekeep(repo.path());
+    }
     moved.map(|_| ()).map_err(|e| match e.code() {
         git2::ErrorCode::Modified | git2::ErrorCode::Exists | git2::ErrorCode::Locked => {
             ObjError::Conflict(format!(
