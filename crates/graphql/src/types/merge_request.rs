@@ -240,14 +240,14 @@ declared_fields! {
 
         /// Indicates if the merge request has conflicts.
         #[declare("MergeRequest.conflicts", need(merge_request:read), FieldTarget::Parent)]
-        async fn conflicts(&self, ctx: &Context<'_>) -> Result<bool> {
-            Ok(self.facts(ctx).await?.status.has_conflicts)
+        async fn conflicts(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+            Ok(Some(self.facts(ctx).await?.status.has_conflicts))
         }
 
         /// Indicates if the merge request is mergeable.
         #[declare("MergeRequest.mergeable", need(merge_request:read), FieldTarget::Parent)]
-        async fn mergeable(&self, ctx: &Context<'_>) -> Result<bool> {
-            Ok(self.facts(ctx).await?.status.detailed == "mergeable")
+        async fn mergeable(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+            Ok(Some(self.facts(ctx).await?.status.detailed == "mergeable"))
         }
 
         /// Diff head SHA of the merge request (the source branch's tip).
