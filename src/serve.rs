@@ -12,6 +12,7 @@ use tinforge_api::ApiConfig;
 use tinforge_gate::GateState;
 use tinforge_gate::issue::TokenPolicy;
 use tinforge_gate::middleware::{accepted_permissions, request_log};
+use tinforge_store::git::DefaultBranchProtection;
 use tinforge_store::users::{self, NewUser};
 
 #[derive(Args, Debug)]
@@ -30,6 +31,11 @@ pub struct ServeArgs {
     /// Password of the admin `root`, created on first start when there is no user yet.
     #[arg(long, env = "TINFORGE_ROOT_PASSWORD", hide_env_values = true)]
     root_password: Option<String>,
+    /// How a new project's default branch is protected: none, partial (Developers push and
+    /// merge, no force-push or deletion) or full (Maintainers only).
+    #[arg(long, env = "TINFORGE_DEFAULT_BRANCH_PROTECTION", default_value = "none",
+          value_parser = clap::builder::PossibleValuesParser::new(DefaultBranchProtection::NAMES))]
+    default_branch_protection: String,
     /// Database connections in the pool.
     #[arg(long, env = "TINFORGE_DB_POOL_SIZE", default_value_t = 16)]
     db_pool_size: u32,
@@ -45,7 +51,10 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         crate::wiring::configured_registry(&args.coverage.not_covered).map_err(CliError::Usage)?;
     let listener = TcpListener::bind(&args.listen)?;
     let addr = listener.local_addr()?;
-    let git = tinforge_git::GitConfig::new(&storage.data_dir)?;
+    let mut git = tinforge_git::GitConfig::new(&storage.data_dir)?;
+    git.repos = git.repos.with_default_branch_protection(
+        DefaultBranchProtection::parse(&args.default_branch_protection).unwrap_or_default(),
+    );
     let api = ApiConfig {
         repositories: git.repos.clone(),
         external_url: args

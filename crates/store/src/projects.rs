@@ -167,7 +167,7 @@ pub fn validate(
 /// creator below Maintainer there becomes Maintainer of the project (GitLab's rule). Without its
 /// repository: surfaces create projects through [`crate::git::lifecycle::create_project`].
 pub fn create(conn: &mut DbConnection, new: &NewProject<'_>) -> Result<ProjectRow, WriteError> {
-    create_then(conn, new, |_| Ok(()))
+    create_then(conn, new, |_, _| Ok(()))
 }
 
 /// [`create`], running `then` on the new row inside the transaction, before the commit: when it
@@ -175,7 +175,7 @@ pub fn create(conn: &mut DbConnection, new: &NewProject<'_>) -> Result<ProjectRo
 pub(crate) fn create_then(
     conn: &mut DbConnection,
     new: &NewProject<'_>,
-    then: impl FnOnce(&ProjectRow) -> Result<(), StoreError>,
+    then: impl FnOnce(&mut DbConnection, &ProjectRow) -> Result<(), StoreError>,
 ) -> Result<ProjectRow, WriteError> {
     write_transaction(conn, |conn| {
         let problems = validate(conn, new)?;
@@ -224,7 +224,7 @@ pub(crate) fn create_then(
             }
         }
         let row = find(conn, id)?.ok_or(StoreError::NotFound)?;
-        then(&row)?;
+        then(conn, &row)?;
         Ok(row)
     })
 }

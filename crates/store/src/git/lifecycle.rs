@@ -18,20 +18,34 @@ use crate::error::StoreError;
 use crate::groups;
 use crate::namespaces::WriteError;
 use crate::projects::{self, NewProject, ProjectRow};
+use crate::protected_branches::{self, NewProtectedBranch};
 
-/// Creates a project with its bare repository (HEAD on the project's default branch), or neither.
+/// Creates a project with its bare repository (HEAD on the project's default branch) and the
+/// instance's protection of that branch ([`super::DefaultBranchProtection`]), or none of them.
 pub fn create_project(
     conn: &mut DbConnection,
     repos: &Repositories,
     new: &NewProject<'_>,
 ) -> Result<ProjectRow, WriteError> {
     let mut made = None;
-    let created = projects::create_then(conn, new, |row| {
+    let created = projects::create_then(conn, new, |conn, row| {
         made = Some(row.id);
         repos
             .create(row.id, &row.default_branch)
-            .map(drop)
-            .map_err(|e| StoreError::Unavailable(format!("repository storage: {e}")))
+            .map_err(|e| StoreError::Unavailable(format!("repository storage: {e}")))?;
+        if let Some((push, merge)) = repos.default_branch_protection().levels() {
+            protected_branches::create(
+                conn,
+                &NewProtectedBranch {
+                    project_id: row.id,
+                    name: &row.default_branch,
+                    push_access_level: push,
+                    merge_access_level: merge,
+                    allow_force_push: false,
+                },
+            )?;
+        }
+        Ok(())
     });
     if let (Err(_), Some(id)) = (&created, made)
         && let Err(e) = repos.remove(id)

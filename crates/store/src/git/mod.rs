@@ -9,4 +9,4 @@ pub mod merging;
 pub mod objects;
 pub mod repos;
 
-pub use repos::Repositories;
+pub use repos::{DefaultBranchProtection, Repositories};

@@ -40,17 +40,68 @@ pub fn git() -> Command {
     cmd
 }
 
-/// Where the repositories live, and their life cycle. Project creation and deletion call
-/// [`Repositories::create`] and [`Repositories::remove`]; serving calls [`Repositories::ensure`],
-/// so a project whose repository was never created still gets one on first use.
+/// Where the repositories live, how a new project's default branch is protected, and their life
+/// cycle. Project creation and deletion call [`Repositories::create`] and
+/// [`Repositories::remove`] (through [`super::lifecycle`]); serving calls
+/// [`Repositories::ensure`], so a project whose repository was never created still gets one on
+/// first use.
 #[derive(Debug, Clone)]
 pub struct Repositories {
     root: PathBuf,
+    default_branch_protection: DefaultBranchProtection,
+}
+
+/// How a new project's default branch is protected: the instance setting GitLab calls
+/// `default_branch_protection`. tinforge's default leaves it unprotected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DefaultBranchProtection {
+    /// Not protected.
+    #[default]
+    None,
+    /// Developers may push and merge; no one may force-push or delete it.
+    Partial,
+    /// Only Maintainers may push and merge; no one may force-push or delete it.
+    Full,
+}
+
+impl DefaultBranchProtection {
+    pub const NAMES: [&'static str; 3] = ["none", "partial", "full"];
+
+    pub fn parse(name: &str) -> Option<DefaultBranchProtection> {
+        match name {
+            "none" => Some(DefaultBranchProtection::None),
+            "partial" => Some(DefaultBranchProtection::Partial),
+            "full" => Some(DefaultBranchProtection::Full),
+            _ => None,
+        }
+    }
+
+    /// The protection's (push, merge) access levels; None: no protection.
+    pub fn levels(self) -> Option<(i32, i32)> {
+        match self {
+            DefaultBranchProtection::None => None,
+            DefaultBranchProtection::Partial => Some((30, 30)),
+            DefaultBranchProtection::Full => Some((40, 40)),
+        }
+    }
 }
 
 impl Repositories {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Repositories { root: root.into() }
+        Repositories {
+            root: root.into(),
+            default_branch_protection: DefaultBranchProtection::None,
+        }
+    }
+
+    /// New projects get their default branch protected this way.
+    pub fn with_default_branch_protection(mut self, p: DefaultBranchProtection) -> Self {
+        self.default_branch_protection = p;
+        self
+    }
+
+    pub fn default_branch_protection(&self) -> DefaultBranchProtection {
+        self.default_branch_protection
     }
 
     pub fn root(&self) -> &Path {
