@@ -62,11 +62,7 @@ pub async fn removable_after_merge(
 
 /// Is `branch` protected at all (for "remove the source branch after merging", which never
 /// removes a protected one)?
-pub async fn is_protected(
-    store: &Store,
-    project_id: i64,
-    branch: &str,
-) -> Result<bool, StoreError> {
+async fn is_protected(store: &Store, project_id: i64, branch: &str) -> Result<bool, StoreError> {
     let name = branch.to_string();
     run_blocking(store, move |c| {
         protected_branches::write_role(c, project_id, &name, false).map(|p| p.is_some())

@@ -556,7 +556,9 @@ async fn edit(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<HttpRes
     let (mr, who) = auth
         .run(move |c| -> R<_> {
             write_transaction(c, |c| -> Result<_, StoreError> {
-                let current = people(c, &mr)?.labels;
+                let current = merge_request_labels::names_of(c, &[mr.id])?
+                    .remove(&mr.id)
+                    .unwrap_or_default();
                 let mr = store::update(c, mr.id, actor, &changes)?;
                 if let Some(labels) = relabel(&p, &current) {
                     merge_request_labels::set(c, mr.project_id, mr.id, &labels)?;
