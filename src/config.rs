@@ -3,6 +3,7 @@
 use clap::Args;
 use std::path::PathBuf;
 use tinforge_store::Store;
+use tinforge_store::blobstore::{BlobStore, S3Settings};
 use tinforge_store::connection::DatabaseUrl;
 
 /// Storage location, shared by every command so the CLI works on the server's database.
@@ -55,4 +56,59 @@ pub const TOKEN_SECRET: &str = "token_hmac_key";
 pub fn resolver(store: &Store) -> Result<tinforge_gate::TokenResolver, CliError> {
     let secret = tinforge_store::secrets::get_or_create(&mut *store.conn()?, TOKEN_SECRET)?;
     Ok(tinforge_gate::TokenResolver::new(secret.as_bytes()))
+}
+
+/// Where registry blobs live: the data directory by default, or an S3-compatible bucket.
+#[derive(Args, Debug, Clone)]
+pub struct BlobStoreArgs {
+    /// S3 bucket for registry blobs (unset: `<data dir>/registry/blobs`).
+    #[arg(long, env = "TINFORGE_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// S3 endpoint for S3-compatible stores (MinIO, Garage, Ceph…); unset for AWS.
+    #[arg(long, env = "TINFORGE_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    #[arg(long, env = "TINFORGE_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+    #[arg(
+        long,
+        env = "TINFORGE_S3_ACCESS_KEY_ID",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub s3_access_key_id: String,
+    #[arg(
+        long,
+        env = "TINFORGE_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub s3_secret_access_key: String,
+    /// Key prefix inside the bucket.
+    #[arg(long, env = "TINFORGE_S3_PREFIX", default_value = "")]
+    pub s3_prefix: String,
+}
+
+impl BlobStoreArgs {
+    /// The configured blob store; uploads are staged under `<data dir>/registry/uploads`.
+    pub fn open(&self, data_dir: &std::path::Path) -> Result<BlobStore, CliError> {
+        let staging = data_dir.join("registry").join("uploads");
+        match &self.s3_bucket {
+            Some(bucket) if !bucket.is_empty() => BlobStore::s3(
+                &S3Settings {
+                    bucket: bucket.clone(),
+                    region: self.s3_region.clone(),
+                    endpoint: self.s3_endpoint.clone().filter(|e| !e.is_empty()),
+                    access_key_id: self.s3_access_key_id.clone(),
+                    secret_access_key: self.s3_secret_access_key.clone(),
+                    prefix: self.s3_prefix.clone(),
+                },
+                staging,
+            )
+            .map_err(|e| CliError::Usage(format!("S3 blob store: {e}"))),
+            _ => Ok(BlobStore::filesystem(
+                data_dir.join("registry").join("blobs"),
+                staging,
+            )?),
+        }
+    }
 }

@@ -36,6 +36,15 @@ pub struct ServeArgs {
     #[arg(long, env = "TINFORGE_DEFAULT_BRANCH_PROTECTION", default_value = "none",
           value_parser = clap::builder::PossibleValuesParser::new(DefaultBranchProtection::NAMES))]
     default_branch_protection: String,
+    /// A second address that serves the same instance, for operators who want a registry host
+    /// (`registry.example.com` in front of it); `/v2/` is also served on the main address.
+    #[arg(long, env = "TINFORGE_REGISTRY_LISTEN")]
+    registry_listen: Option<String>,
+    /// The largest manifest the registry accepts, in bytes (413 above).
+    #[arg(long, env = "TINFORGE_REGISTRY_MAX_MANIFEST_BYTES", default_value_t = tinforge_registry::DEFAULT_MAX_MANIFEST_BYTES)]
+    registry_max_manifest_bytes: usize,
+    #[command(flatten)]
+    blobs: crate::config::BlobStoreArgs,
     /// Database connections in the pool.
     #[arg(long, env = "TINFORGE_DB_POOL_SIZE", default_value_t = 16)]
     db_pool_size: u32,
@@ -70,6 +79,16 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         resolver: resolver.clone(),
         registry: Arc::new(registry),
     });
+    let registry = web::Data::new(registry_config(
+        &storage.data_dir,
+        &args.blobs,
+        &api.external_url,
+        args.registry_max_manifest_bytes,
+    )?);
+    let registry_listener = match &args.registry_listen {
+        Some(a) if !a.is_empty() => Some(TcpListener::bind(a)?),
+        _ => None,
+    };
     let graphql = tinforge_graphql::GraphqlService::new(tinforge_graphql::GraphqlConfig {
         external_url: api.external_url.clone(),
         repositories: git.repos.clone(),
@@ -87,11 +106,13 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
                 .app_data(api.clone())
                 .app_data(git.clone())
                 .app_data(repositories.clone())
+                .app_data(registry.clone())
                 .wrap(from_fn(accepted_permissions))
                 .wrap(from_fn(request_log))
                 .configure(|cfg| routes.configure(cfg))
                 .configure(tinforge_api::configure_documents)
                 .configure(tinforge_git::configure)
+                .configure(tinforge_registry::configure)
                 .configure(|cfg| graphql.configure(cfg))
                 .route("/", web::get().to(web_index))
                 .default_service(web::to(tinforge_api::route_not_found))
@@ -99,7 +120,11 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         // Streamed git responses end with small writes: without this, Nagle's algorithm and
         // delayed ACKs add ~40 ms to each request of a clone.
         .tcp_nodelay(true)
-        .listen(listener)?
+        .listen(listener)?;
+        let server = match registry_listener {
+            Some(l) => server.listen(l)?,
+            None => server,
+        }
         .run();
         // Tests and scripts read this line to learn the port.
         println!("tinforge listening on http://{addr}");
@@ -108,6 +133,30 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         server.await
     })?;
     Ok(())
+}
+
+/// The registry surface: the blob store, and the token service's signing key under
+/// `<data dir>/registry/`, made in the background at first start so that starting stays fast.
+fn registry_config(
+    data_dir: &std::path::Path,
+    blobs: &crate::config::BlobStoreArgs,
+    external_url: &str,
+    max_manifest_bytes: usize,
+) -> Result<tinforge_registry::RegistryConfig, CliError> {
+    use tinforge_registry::token::{KeyCell, TokenIssuer};
+    let keys = KeyCell::new(data_dir.join("registry").join("jwt-signing-key.pem"));
+    keys.start_background();
+    Ok(tinforge_registry::RegistryConfig {
+        blobs: blobs.open(data_dir)?,
+        issuer: Arc::new(TokenIssuer::new(
+            keys,
+            "tinforge",
+            tinforge_registry::SERVICE,
+        )),
+        realm: format!("{external_url}/jwt/auth"),
+        max_manifest_bytes,
+        sessions: Arc::default(),
+    })
 }
 
 /// The browser UI's start page, embedded into the binary.

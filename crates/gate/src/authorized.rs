@@ -13,7 +13,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use futures_util::future::{Ready, ready};
 use std::sync::Arc;
 use tinforge_authz::{Decision, DenyReason, LegacyScope, Principal, Target, TargetKind, decide};
-use tinforge_store::{DbConnection, Store, StoreError, groups, projects, users};
+use tinforge_store::{DbConnection, Store, StoreError, groups, projects, registry, users};
 
 /// What the gate needs, shared as actix app data.
 #[derive(Clone)]
@@ -140,12 +140,10 @@ async fn authorize(req: &HttpRequest) -> Result<Authorized, GateError> {
         .lookup(req.method().as_str(), &pattern)
         .cloned()
         .ok_or(GateError::Store(StoreError::NotFound))?;
-    let target_ref = match endpoint.target {
-        TargetSpec::None | TargetSpec::List => None,
-        TargetSpec::Project(p) | TargetSpec::Group(p) => {
-            Some(decode(req.match_info().get(p).unwrap_or_default()))
-        }
-    };
+    let target_ref = endpoint
+        .target
+        .param()
+        .map(|p| decode(req.match_info().get(p).unwrap_or_default()));
     let request = RequestCredentials::of(req)?;
     let (principal, target) = {
         let spec = endpoint.target;
@@ -162,11 +160,7 @@ async fn authorize(req: &HttpRequest) -> Result<Authorized, GateError> {
         .await?
     };
     record_caller(req, principal.as_ref());
-    if matches!(
-        endpoint.target,
-        TargetSpec::Project(_) | TargetSpec::Group(_)
-    ) && target.is_none()
-    {
+    if endpoint.target.param().is_some() && target.is_none() {
         return Err(GateError::Denied {
             reason: DenyReason::NotVisible,
             requirement: endpoint.requirement,
@@ -279,6 +273,23 @@ pub fn resolve_target(
             Some(g) => Some(projects::group_target(conn, &g, user_id)?),
             None => None,
         },
+        TargetSpec::Image(_) => match registry::names::find_project(conn, reference)? {
+            Some((p, _)) => Some(projects::project_target(conn, &p, user_id)?),
+            None => None,
+        },
+        TargetSpec::ContainerRepository(_) => {
+            let repository = match reference.parse::<i64>() {
+                Ok(id) => registry::repositories::get(conn, id)?,
+                Err(_) => None,
+            };
+            match repository {
+                Some(r) => match projects::find(conn, r.project_id)? {
+                    Some(p) => Some(projects::project_target(conn, &p, user_id)?),
+                    None => None,
+                },
+                None => None,
+            }
+        }
         TargetSpec::None | TargetSpec::List => None,
     })
 }
@@ -311,11 +322,7 @@ pub fn enforce(
 }
 
 fn spec_label(spec: TargetSpec) -> Option<DeniedTarget> {
-    let kind = match spec {
-        TargetSpec::Project(_) => TargetKind::Project,
-        TargetSpec::Group(_) => TargetKind::Group,
-        TargetSpec::None | TargetSpec::List => return None,
-    };
+    let kind: TargetKind = spec.kind()?;
     Some(DeniedTarget {
         kind,
         full_path: String::new(),

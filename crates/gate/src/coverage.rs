@@ -209,15 +209,14 @@ fn row(e: &Endpoint) -> CoverageRow {
         min_role: req.min_role.access_level(),
         admin_only: req.admin,
         target: match e.target {
-            TargetSpec::Project(_) => "project",
             TargetSpec::Group(_) => "group",
             TargetSpec::None => "none",
             TargetSpec::List => "list",
+            TargetSpec::Project(_) | TargetSpec::Image(_) | TargetSpec::ContainerRepository(_) => {
+                "project"
+            }
         },
-        target_param: match e.target {
-            TargetSpec::Project(p) | TargetSpec::Group(p) => Some(p),
-            TargetSpec::None | TargetSpec::List => None,
-        },
+        target_param: e.target.param(),
         covered: e.is_covered(),
         summary: e.summary,
     }

@@ -196,3 +196,26 @@ fn deny_body(
         }
     }
 }
+
+/// A readable sentence for a denial of `what` (`create refs/heads/x`), for surfaces whose
+/// clients show one line of text (git, the registry).
+pub fn deny_text(reason: &DenyReason, what: &str) -> String {
+    match reason {
+        DenyReason::InsufficientScope { missing } => format!(
+            "insufficient_scope: the token needs {} to {what}",
+            missing.join(" and ")
+        ),
+        DenyReason::NotCovered => {
+            format!("not_covered: fine-grained tokens are not accepted to {what} yet")
+        }
+        DenyReason::OutsideBoundary => {
+            format!("outside_boundary: the token's boundary does not reach this project ({what})")
+        }
+        DenyReason::RoleTooLow { needed, has } => {
+            format!("role_too_low: you need the {needed} role to {what}; you have {has}")
+        }
+        DenyReason::AdminRequired => format!("admin_required: only admins may {what}"),
+        DenyReason::Unauthenticated => format!("unauthenticated: sign in to {what}"),
+        DenyReason::NotVisible => format!("not allowed to {what}"),
+    }
+}

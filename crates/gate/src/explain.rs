@@ -170,13 +170,12 @@ fn find(
     match question {
         Question::Request { method, path } => {
             let (e, params) = registry.match_path(method, path)?;
-            let target = match e.target {
-                TargetSpec::Project(name) | TargetSpec::Group(name) => params
+            let target = e.target.param().and_then(|name| {
+                params
                     .iter()
                     .find(|(k, _)| k == name)
-                    .map(|(_, v)| (e.target, decode(v))),
-                TargetSpec::None | TargetSpec::List => None,
-            };
+                    .map(|(_, v)| (e.target, decode(v)))
+            });
             Some((e.clone(), target))
         }
         Question::Field {

@@ -26,12 +26,38 @@ impl Surface {
 
 /// What an endpoint acts on: nothing in particular, the project or group a path parameter names,
 /// or a list of items that each get judged on their own (anonymous callers see public items).
+/// A container image name (`acme/app/tools/builder`) or a container repository id stands for the
+/// project that holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetSpec {
     None,
     List,
     Project(&'static str),
     Group(&'static str),
+    Image(&'static str),
+    ContainerRepository(&'static str),
+}
+
+impl TargetSpec {
+    /// The path parameter that names the target.
+    pub fn param(self) -> Option<&'static str> {
+        match self {
+            TargetSpec::Project(p)
+            | TargetSpec::Group(p)
+            | TargetSpec::Image(p)
+            | TargetSpec::ContainerRepository(p) => Some(p),
+            TargetSpec::None | TargetSpec::List => None,
+        }
+    }
+
+    /// The kind of target it resolves to.
+    pub fn kind(self) -> Option<tinforge_authz::TargetKind> {
+        match self {
+            TargetSpec::Group(_) => Some(tinforge_authz::TargetKind::Group),
+            TargetSpec::None | TargetSpec::List => None,
+            _ => Some(tinforge_authz::TargetKind::Project),
+        }
+    }
 }
 
 /// One declared endpoint.
@@ -147,7 +173,10 @@ fn bind_path(declared: &str, concrete: &str) -> Option<Vec<(String, String)>> {
             return None;
         }
     }
-    let pattern = declared_path.replace("{project_path}", "{project_path:.+}");
+    // Git's project paths and container image names span slashes.
+    let pattern = declared_path
+        .replace("{project_path}", "{project_path:.+}")
+        .replace("{image_name}", "{image_name:.+}");
     let def = actix_web::dev::ResourceDef::new(pattern);
     let mut target = actix_web::dev::Path::new(concrete_path.to_string());
     def.capture_match_info(&mut target).then(|| {

@@ -97,6 +97,25 @@ impl TokenResolver {
     }
 }
 
+/// The principal behind token `id`, with the same checks as [`TokenResolver::resolve`]
+/// (revoked, expired, owner blocked) but without the secret: the registry re-checks the token
+/// behind a registry JWT this way on every write, so a revocation stops pushes at once.
+pub fn principal_by_id(conn: &mut DbConnection, id: i64) -> Result<Principal, ResolveError> {
+    let record = tokens::get(conn, id)?.ok_or(ResolveError::Unknown)?;
+    if record.row.revoked_at.is_some() {
+        return Err(ResolveError::Revoked);
+    }
+    if record.row.is_expired(Utc::now().date_naive()) {
+        return Err(ResolveError::Expired);
+    }
+    let user =
+        tinforge_store::users::find(conn, record.row.user_id)?.ok_or(ResolveError::Unknown)?;
+    if user.is_blocked() {
+        return Err(ResolveError::Blocked);
+    }
+    Ok(principal_for(&record.row, user, record.grants))
+}
+
 /// The principal a token row stands for (also used to explain decisions for a token by id).
 pub fn principal_for(row: &TokenRow, user: User, grants: Vec<Grant>) -> Principal {
     Principal {

@@ -1,7 +1,9 @@
 //! tinforge's storage: one diesel code path over SQLite and PostgreSQL (`MultiConnection`),
 //! r2d2 pools, embedded migrations per backend, and the models and queries of every resource;
-//! and the projects' bare git repositories on disk ([`git`]).
+//! the projects' bare git repositories on disk ([`git`]), and the blob store ([`blobstore`]) with
+//! the container registry's metadata ([`registry`]).
 
+pub mod blobstore;
 pub mod connection;
 pub mod error;
 pub mod git;
@@ -17,6 +19,7 @@ pub mod notes;
 pub mod password;
 pub mod projects;
 pub mod protected_branches;
+pub mod registry;
 pub mod schema;
 pub mod secrets;
 pub mod sql;

@@ -248,6 +248,87 @@ diesel::table! {
 diesel::joinable!(merge_request_labels -> merge_requests (merge_request_id));
 diesel::joinable!(merge_request_labels -> labels (label_id));
 
+diesel::table! {
+    container_repositories (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registry_blobs (digest) {
+        digest -> Text,
+        size -> BigInt,
+        created_at -> Timestamp,
+        touched_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registry_repository_blobs (repository_id, digest) {
+        repository_id -> BigInt,
+        digest -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registry_manifests (id) {
+        id -> BigInt,
+        repository_id -> BigInt,
+        digest -> Text,
+        media_type -> Text,
+        artifact_type -> Nullable<Text>,
+        subject_digest -> Nullable<Text>,
+        config_digest -> Nullable<Text>,
+        annotations -> Nullable<Text>,
+        size -> BigInt,
+        total_size -> BigInt,
+        content -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registry_manifest_references (manifest_id, digest, kind) {
+        manifest_id -> BigInt,
+        digest -> Text,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    registry_tags (id) {
+        id -> BigInt,
+        repository_id -> BigInt,
+        name -> Text,
+        manifest_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registry_uploads (id) {
+        id -> Text,
+        repository_id -> BigInt,
+        size -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(container_repositories -> projects (project_id));
+diesel::joinable!(registry_repository_blobs -> container_repositories (repository_id));
+diesel::joinable!(registry_repository_blobs -> registry_blobs (digest));
+diesel::joinable!(registry_manifests -> container_repositories (repository_id));
+diesel::joinable!(registry_manifest_references -> registry_manifests (manifest_id));
+diesel::joinable!(registry_tags -> registry_manifests (manifest_id));
+diesel::joinable!(registry_tags -> container_repositories (repository_id));
+diesel::joinable!(registry_uploads -> container_repositories (repository_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     groups,
@@ -269,4 +350,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     merge_request_iid_counters,
     merge_request_approvals,
     merge_request_labels,
+    container_repositories,
+    registry_blobs,
+    registry_repository_blobs,
+    registry_manifests,
+    registry_manifest_references,
+    registry_tags,
+    registry_uploads,
 );
