@@ -3,6 +3,7 @@
 
 mod admin;
 mod config;
+mod registry_gc;
 mod report;
 mod serve;
 mod wiring;
@@ -33,6 +34,9 @@ enum Command {
     /// Manage personal access tokens.
     #[command(subcommand)]
     Token(admin::TokenCommand),
+    /// The container registry's maintenance.
+    #[command(subcommand)]
+    Registry(registry_gc::RegistryCommand),
     /// Fine-grained token coverage of every endpoint of every surface.
     Coverage(report::CoverageCmd),
     /// Whether a token may reach an endpoint, and why (without performing the request).
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&cli.storage, args),
         Command::User(cmd) => admin::user(&cli.storage, cmd),
         Command::Token(cmd) => admin::token(&cli.storage, cmd),
+        Command::Registry(cmd) => registry_gc::run(&cli.storage, cmd),
         Command::Coverage(cmd) => report::coverage(cmd),
         Command::Explain(cmd) => report::explain(&cli.storage, cmd),
         Command::Openapi(cmd) => report::openapi(cmd),

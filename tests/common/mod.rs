@@ -7,6 +7,7 @@
 
 pub mod git;
 pub mod merge_requests;
+pub mod registry;
 
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use serde_json::Value;
