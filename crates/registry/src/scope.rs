@@ -10,10 +10,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::LazyLock;
 
 use percent_encoding::percent_decode_str;
-use regex::Regex;
 
 /// The longest repository name we accept, in bytes.
 pub const MAX_NAME_LEN: usize = 255;
@@ -22,12 +20,7 @@ pub const MAX_NAME_LEN: usize = 255;
 pub const KNOWN_ACTIONS: [&str; 4] = ["pull", "push", "delete", "*"];
 
 /// The OCI distribution repository name grammar (path components separated by `/`).
-static NAME_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$",
-    )
-    .expect("the repository name pattern is a valid regex")
-});
+
 
 /// The resource type of a scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -166,12 +159,12 @@ fn parse_one(item: &str) -> Result<Option<ResourceScope>, ScopeError> {
     }))
 }
 
-/// Checks a repository name against the OCI grammar; the error says why it failed.
+/// Checks a repository name against the OCI grammar (the store's rule); the error says why.
 pub fn validate_name(name: &str) -> Result<(), &'static str> {
     if name.len() > MAX_NAME_LEN {
         return Err("longer than 255 characters");
     }
-    if !NAME_PATTERN.is_match(name) {
+    if !tinforge_store::registry::names::is_valid_name(name) {
         return Err(
             "expected lower-case alphanumeric path components separated by '/', \
              joined inside by '.', '_', '__' or dashes",
