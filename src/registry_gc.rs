@@ -46,7 +46,10 @@ pub fn run(storage: &StorageArgs, cmd: RegistryCommand) -> Result<(), CliError> 
     };
     let report = gc::collect(conn, cutoff, args.dry_run, &mut remove)?;
     // Abandoned upload sessions, and staged files no session names (a crash mid-upload).
-    let stale = uploads::stale(conn, now - chrono::Duration::hours(args.upload_hours.max(0)))?;
+    let stale = uploads::stale(
+        conn,
+        now - chrono::Duration::hours(args.upload_hours.max(0)),
+    )?;
     let live: Vec<String> = uploads::all_ids(conn)?
         .into_iter()
         .filter(|id| !stale.contains(id))
@@ -88,7 +91,11 @@ pub fn run(storage: &StorageArgs, cmd: RegistryCommand) -> Result<(), CliError> 
                 .map_err(|e| CliError::Usage(format!("removing {digest}: {e}")))?;
         }
     }
-    let verb = if args.dry_run { "would remove" } else { "removed" };
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
     println!(
         "registry gc ({}): {verb} {} blobs ({} bytes), {} repository links, {} upload sessions, {} staged files, {} unrecorded blobs",
         blobs.describe(),

@@ -53,7 +53,10 @@ fn gc_frees_only_what_nothing_references() {
         assert_eq!(del.status, 202, "{}", del.text);
         let out = s.cli_ok(&["registry", "gc", "--grace-minutes", "0"]);
         assert!(out.contains("removed 1 blobs"), "{out}");
-        assert!(!blob_file(s, &pending).exists(), "grace 0 takes the unreferenced blob");
+        assert!(
+            !blob_file(s, &pending).exists(),
+            "grace 0 takes the unreferenced blob"
+        );
         assert!(blob_file(s, &a.layer_digest).exists());
         let pull = call(
             s,

@@ -149,7 +149,10 @@ fn check(s: &Server, s3: &S3Server, bucket: &str, env: &[(&str, &str)]) {
     let flags: Vec<String> = env
         .iter()
         .map(|(k, v)| {
-            let flag = k.trim_start_matches("TINFORGE_").to_lowercase().replace('_', "-");
+            let flag = k
+                .trim_start_matches("TINFORGE_")
+                .to_lowercase()
+                .replace('_', "-");
             format!("--{flag}={v}")
         })
         .collect();

@@ -90,7 +90,10 @@ fn a_large_layer_streams_both_ways() {
         .set("PRIVATE-TOKEN", &token)
         .call()
         .expect("GET");
-    assert_eq!(res.header("content-length"), Some(SIZE.to_string().as_str()));
+    assert_eq!(
+        res.header("content-length"),
+        Some(SIZE.to_string().as_str())
+    );
     let mut reader = res.into_reader();
     let mut hash = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -107,7 +110,10 @@ fn a_large_layer_streams_both_ways() {
     assert_eq!(format!("sha256:{}", hex::encode(hash.finalize())), digest);
 
     let grown_mib = (peak_rss_kib(&s) - before) / 1024;
-    eprintln!("server peak RSS grew by {grown_mib} MiB for a {} MiB blob", SIZE >> 20);
+    eprintln!(
+        "server peak RSS grew by {grown_mib} MiB for a {} MiB blob",
+        SIZE >> 20
+    );
     assert!(
         grown_mib < 64,
         "the server's peak memory grew by {grown_mib} MiB while streaming a 256 MiB blob"

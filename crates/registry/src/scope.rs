@@ -19,9 +19,6 @@ pub const MAX_NAME_LEN: usize = 255;
 /// The actions a scope may request; anything else is dropped.
 pub const KNOWN_ACTIONS: [&str; 4] = ["pull", "push", "delete", "*"];
 
-/// The OCI distribution repository name grammar (path components separated by `/`).
-
-
 /// The resource type of a scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScopeKind {
