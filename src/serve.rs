@@ -64,12 +64,14 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
     git.repos = git.repos.with_default_branch_protection(
         DefaultBranchProtection::parse(&args.default_branch_protection).unwrap_or_default(),
     );
+    let external_url = args
+        .external_url
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("http://{addr}"));
     let api = ApiConfig {
         repositories: git.repos.clone(),
-        external_url: args
-            .external_url
-            .map(|u| u.trim_end_matches('/').to_string())
-            .unwrap_or_else(|| format!("http://{addr}")),
+        registry_host: tinforge_api::registry::host_of(&external_url),
+        external_url,
         token_policy: TokenPolicy {
             max_lifetime_days: args.token_max_lifetime_days,
         },

@@ -325,6 +325,10 @@ impl<'a> World<'a> {
     }
 
     fn param(&self, row: &Row, name: &str, f: &Fixture) -> String {
+        // A container repository by id stands for its project: one of the fixture project's.
+        if name == "id" && row.path.starts_with("/api/v4/registry/repositories/") {
+            return self.container_repository(f).to_string();
+        }
         if row.target_param.as_deref() == Some(name) {
             return match row.target.as_str() {
                 "project" => f.project_id.to_string(),
@@ -344,6 +348,11 @@ impl<'a> World<'a> {
             // Repository objects by name; the handler may say they do not exist (empty repository).
             "file_path" => "src%2FREADME.md".to_string(),
             "sha" | "branch" => "main".to_string(),
+            // A container repository of the fixture project, with the image tag `v1.0` (also a
+            // git tag name the repository endpoints may say does not exist).
+            "repository_id" if row.path.contains("/registry/repositories/") => {
+                self.container_repository(f).to_string()
+            }
             "tag_name" => "v1.0".to_string(),
             "merge_request_iid" => "1".to_string(),
             // A namespace is named by its id; a group's is the group's.
@@ -375,6 +384,29 @@ impl<'a> World<'a> {
         }
         let path = self.path(row, &f);
         Outcome::of_rest(self.s.call(&row.method, &path, token, None))
+    }
+
+    /// A container repository of the fixture project (its own image) holding the tag `v1.0`,
+    /// pushed by alice over `/v2/`: its id. Fresh fixtures per call, so a deletion consumes
+    /// only its own.
+    fn container_repository(&self, f: &Fixture) -> i64 {
+        common::registry::push_image(
+            self.s,
+            &self.alice_api,
+            &f.project_path,
+            "v1.0",
+            self.next(),
+        );
+        let list = self.ok(
+            self.s.call(
+                "GET",
+                &format!("/api/v4/projects/{}/registry/repositories", f.project_id),
+                Some(&self.alice_api),
+                None,
+            ),
+            "container repository",
+        );
+        list[0]["id"].as_i64().unwrap()
     }
 
     /// An issue of alice's in the fixture project (the first is iid 1): its id and iid.
@@ -520,6 +552,42 @@ impl<'a> World<'a> {
                         r#"{{ project(fullPath: "{project}") {{ mergeRequest(iid: "{iid}") {{ {selection} }} }} }}"#
                     ),
                     path,
+                )
+            }
+            "Project.containerRepositories" => {
+                self.container_repository(f);
+                (
+                    format!(
+                        r#"{{ project(fullPath: "{project}") {{ containerRepositories {{ nodes {{ id tags {{ nodes {{ name }} }} }} }} }} }}"#
+                    ),
+                    &["project", "containerRepositories"],
+                )
+            }
+            "Query.containerRepository" => {
+                let id = self.container_repository(f);
+                (
+                    format!(
+                        r#"{{ containerRepository(id: "gid://gitlab/ContainerRepository/{id}") {{ id tagsCount }} }}"#
+                    ),
+                    &["containerRepository"],
+                )
+            }
+            "Mutation.destroyContainerRepository" => {
+                let id = self.container_repository(f);
+                (
+                    format!(
+                        r#"mutation {{ destroyContainerRepository(input: {{id: "gid://gitlab/ContainerRepository/{id}"}}) {{ errors containerRepository {{ id }} }} }}"#
+                    ),
+                    &["destroyContainerRepository"],
+                )
+            }
+            "Mutation.destroyContainerRepositoryTags" => {
+                let id = self.container_repository(f);
+                (
+                    format!(
+                        r#"mutation {{ destroyContainerRepositoryTags(input: {{id: "gid://gitlab/ContainerRepository/{id}", tagNames: ["v1.0"]}}) {{ errors deletedTagNames }} }}"#
+                    ),
+                    &["destroyContainerRepositoryTags"],
                 )
             }
             "Project.repository" => (

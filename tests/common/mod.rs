@@ -5,8 +5,10 @@
 
 #![allow(dead_code)]
 
+pub mod distribution;
 pub mod git;
 pub mod merge_requests;
+pub mod oci;
 pub mod registry;
 
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};

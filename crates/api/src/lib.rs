@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod params;
 pub mod projects;
+pub mod registry;
 pub mod tokens;
 pub mod users;
 pub mod views;
@@ -31,6 +32,9 @@ pub struct ApiConfig {
     pub token_policy: TokenPolicy,
     /// The projects' repositories (`empty_repo` in project JSON).
     pub repositories: tinforge_store::git::Repositories,
+    /// The container registry's host as image names carry it: the external URL without its
+    /// scheme (`127.0.0.1:8080`), for `location` in the registry API ([`registry::host_of`]).
+    pub registry_host: String,
 }
 
 /// Every REST route with its declared requirement, in routing order.
@@ -46,6 +50,7 @@ pub fn rest_routes() -> RestRoutes {
     issues::declare(&mut routes);
     notes::declare(&mut routes);
     labels::declare(&mut routes);
+    registry::declare(&mut routes);
     routes
 }
 

@@ -86,6 +86,13 @@ impl RouteDecl<'_> {
         self
     }
 
+    /// The project that holds the container repository whose id is path parameter `param` is
+    /// the target (an unknown id is not visible, exactly like an invisible one).
+    pub fn container_repository(mut self, param: &'static str) -> Self {
+        self.target = TargetSpec::ContainerRepository(param);
+        self
+    }
+
     /// A list without a target: every item is judged on its own, anonymous callers see public items.
     pub fn list(mut self) -> Self {
         self.target = TargetSpec::List;

@@ -36,6 +36,9 @@ pub enum FieldTarget {
     IssueProject(&'static str),
     /// The project of the note whose global id (`gid://gitlab/Note/N`) is this argument.
     NoteProject(&'static str),
+    /// The project of the container repository whose global id
+    /// (`gid://gitlab/ContainerRepository/N`) is this argument.
+    ContainerRepositoryProject(&'static str),
 }
 
 /// One declared GraphQL field.
@@ -74,6 +77,7 @@ impl FieldDecl {
             FieldTarget::Project(arg)
             | FieldTarget::IssueProject(arg)
             | FieldTarget::NoteProject(arg) => TargetSpec::Project(arg),
+            FieldTarget::ContainerRepositoryProject(arg) => TargetSpec::ContainerRepository(arg),
             FieldTarget::Group(arg) | FieldTarget::Namespace(arg) => TargetSpec::Group(arg),
         }
     }

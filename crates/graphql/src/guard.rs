@@ -11,7 +11,9 @@ use async_graphql::{Context, Guard, Value};
 use tinforge_authz::{DenyReason, Principal, Role, Target, TargetKind, Visibility};
 use tinforge_gate::authorized::enforce;
 use tinforge_gate::{GateError, listing};
-use tinforge_store::{DbConnection, StoreError, groups, issues, namespaces, notes, users};
+use tinforge_store::{
+    DbConnection, StoreError, groups, issues, namespaces, notes, projects, registry, users,
+};
 
 /// Objects whose fields may be declared: they name the target of `FieldTarget::Parent` fields.
 pub trait Parent {
@@ -100,6 +102,21 @@ impl<'a> FieldGuard<'a> {
                     })
                     .await?;
                 let (path, _) = located.ok_or_else(|| self.absent())?;
+                let project = scope.project(&path).await?.ok_or_else(|| self.absent())?;
+                Some(project.target)
+            }
+            FieldTarget::ContainerRepositoryProject(arg) => {
+                let gid = argument(ctx, arg)?.ok_or_else(|| self.absent())?;
+                let id = parse_gid("ContainerRepository", &gid).ok_or_else(|| self.absent())?;
+                let located = scope
+                    .run(move |c| {
+                        let Some(repo) = registry::repositories::get(c, id)? else {
+                            return Ok(None);
+                        };
+                        Ok(projects::find(c, repo.project_id)?.map(|p| p.full_path))
+                    })
+                    .await?;
+                let path = located.ok_or_else(|| self.absent())?;
                 let project = scope.project(&path).await?.ok_or_else(|| self.absent())?;
                 Some(project.target)
             }

@@ -12,7 +12,9 @@ use crate::declare::{FieldTarget, declared_fields};
 use crate::guard::{NamespaceRef, Parent, namespace_of};
 use crate::scope::RequestScope;
 use crate::types::{
-    Group, Issue, MergeRequest, Note, Project, VisibilityLevel, parse_gid, with_authors,
+    DestroyContainerRepositoryInput, DestroyContainerRepositoryPayload,
+    DestroyContainerRepositoryTagsInput, DestroyContainerRepositoryTagsPayload, Group, Issue,
+    MergeRequest, Note, Project, VisibilityLevel, parse_gid, with_authors,
 };
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use tinforge_authz::{Role, Target, Visibility};
@@ -627,6 +629,36 @@ declared_fields! {
                 errors: Vec::new(),
                 note: None,
             }))
+        }
+
+        /// Deletes a container image repository with its tags, at once (as deleting over
+        /// `/v2/`: container_registry:delete, Maintainer+).
+        #[declare(
+            "Mutation.destroyContainerRepository",
+            need(container_registry:delete).min_role(Role::Maintainer),
+            FieldTarget::ContainerRepositoryProject("input.id"),
+        )]
+        async fn destroy_container_repository(
+            &self,
+            ctx: &Context<'_>,
+            input: DestroyContainerRepositoryInput,
+        ) -> Result<Option<DestroyContainerRepositoryPayload>> {
+            crate::types::destroy_repository(RequestScope::of(ctx)?, input).await.map(Some)
+        }
+
+        /// Deletes up to 20 tags of a container image repository (as deleting over `/v2/`:
+        /// container_registry:delete, Maintainer+).
+        #[declare(
+            "Mutation.destroyContainerRepositoryTags",
+            need(container_registry:delete).min_role(Role::Maintainer),
+            FieldTarget::ContainerRepositoryProject("input.id"),
+        )]
+        async fn destroy_container_repository_tags(
+            &self,
+            ctx: &Context<'_>,
+            input: DestroyContainerRepositoryTagsInput,
+        ) -> Result<Option<DestroyContainerRepositoryTagsPayload>> {
+            crate::types::destroy_tags(RequestScope::of(ctx)?, input).await.map(Some)
         }
     }
 }

@@ -3,7 +3,10 @@
 use crate::declare::{FieldTarget, declared_fields};
 use crate::guard::Parent;
 use crate::scope::RequestScope;
-use crate::types::{Group, List, PageArgs, Project, User, page, parse_gid};
+use crate::types::{
+    ContainerRepository, ContainerRepositoryId, Group, List, PageArgs, Project, User, page,
+    parse_gid, registry_host,
+};
 use async_graphql::{Context, ID, Object, Result};
 use tinforge_authz::{Role, Target};
 use tinforge_gate::listing;
@@ -153,6 +156,24 @@ declared_fields! {
                 &PageArgs::new(after, before, first, last),
             )
             .map(Some)
+        }
+
+        /// A container image repository by its global id; null when it does not exist or the
+        /// caller may not read its project's registry (container_registry:read, Reporter+, as
+        /// pulling over `/v2/`).
+        #[declare(
+            "Query.containerRepository",
+            need(container_registry:read).min_role(Role::Reporter),
+            FieldTarget::ContainerRepositoryProject("id"),
+        )]
+        async fn container_repository(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Global ID of the container repository.")] id: ContainerRepositoryId,
+        ) -> Result<Option<ContainerRepository>> {
+            let scope = RequestScope::of(ctx)?;
+            let host = registry_host(&scope.external_url);
+            scope.run(move |c| ContainerRepository::find(c, id.0, &host)).await
         }
 
         /// A group by its full path; null when it does not exist or the caller cannot see it.

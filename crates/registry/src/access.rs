@@ -233,15 +233,42 @@ pub async fn authorize_image(
     key: Key,
     image: &str,
 ) -> Result<ImageAccess, RegistryError> {
+    let access = resolve_image(req, config, state, key, image).await?;
+    access.decide(config, state, key)?;
+    Ok(access)
+}
+
+/// Reads the caller and resolves the project of `image` without deciding yet (a manifest PUT
+/// learns from the body which action it is). The token behind a JWT is loaded again unless
+/// `key` is a read its claim allows.
+pub async fn resolve_image(
+    req: &HttpRequest,
+    config: &RegistryConfig,
+    state: &GateState,
+    key: Key,
+    image: &str,
+) -> Result<ImageAccess, RegistryError> {
     if !names::is_valid_name(image) {
         return Err(RegistryError::name_invalid(image));
     }
     let caller = caller(req, config, state).await?;
-    authorize_caller(config, state, caller, key, image).await
+    resolve_caller(config, state, caller, key, image).await
 }
 
 /// Authorizes `key` on `image` for a caller already read from the request.
 pub async fn authorize_caller(
+    config: &RegistryConfig,
+    state: &GateState,
+    caller: Caller,
+    key: Key,
+    image: &str,
+) -> Result<ImageAccess, RegistryError> {
+    let access = resolve_caller(config, state, caller, key, image).await?;
+    access.decide(config, state, key)?;
+    Ok(access)
+}
+
+async fn resolve_caller(
     config: &RegistryConfig,
     state: &GateState,
     caller: Caller,
@@ -265,7 +292,7 @@ pub async fn authorize_caller(
         _ => None,
     };
     let name = image.to_string();
-    let resolved = run_blocking(&state.store, move |conn| -> Result<_, RegistryError> {
+    let (reloaded, found) = run_blocking(&state.store, move |conn| -> Result<_, RegistryError> {
         let reloaded = match (needs_principal, token_id) {
             (true, Some(id)) => Some(principal_by_id(conn, id).map_err(|_| ())),
             _ => None,
@@ -280,7 +307,6 @@ pub async fn authorize_caller(
         Ok((reloaded, found))
     })
     .await?;
-    let (reloaded, found) = resolved;
     let principal = match (&caller, reloaded) {
         (Caller::Token(p), _) => Some(p.clone()),
         (_, Some(Ok(p))) => Some(p),
@@ -294,7 +320,7 @@ pub async fn authorize_caller(
         }
         _ => None,
     };
-    let anonymous = principal.is_none() && !matches!(caller, Caller::Registry(_) if claims_allow);
+    let anonymous = principal.is_none() && !claims_allow;
     let Some((project, repository_name, target)) = found else {
         return Err(if anonymous {
             unauthorized(
@@ -307,7 +333,7 @@ pub async fn authorize_caller(
             RegistryError::name_unknown(image)
         });
     };
-    let access = ImageAccess {
+    Ok(ImageAccess {
         caller,
         principal,
         project,
@@ -315,45 +341,45 @@ pub async fn authorize_caller(
         image: image.to_string(),
         repository_name,
         endpoint,
-    };
-    if matches!(access.caller, Caller::Registry(_)) && !needs_principal {
-        return Ok(access);
-    }
-    match enforce(
-        access.principal.as_ref(),
-        &access.endpoint,
-        Some(&access.target),
-    ) {
-        Ok(()) if matches!(access.caller, Caller::Registry(_)) && !claims_allow => {
-            // Allowed, but the token service was not asked for this: let the client ask.
-            Err(unauthorized(
-                config,
-                Some((image, action)),
-                Some("insufficient_scope"),
-                "authorization required for this action",
-            ))
-        }
-        Ok(()) => Ok(access),
-        Err(_) if access.principal.is_none() => Err(unauthorized(
-            config,
-            Some((image, action)),
-            None,
-            "authentication required",
-        )),
-        Err(e) => Err(denial(config, image, action, e)),
-    }
+    })
 }
 
 impl ImageAccess {
-    /// Checks one more declared action on the same image (a tag move during a manifest push).
-    pub fn check(
+    /// Decides the declared action `key` on this image: a JWT's claim lets its reads through;
+    /// everything else is `enforce()`d on the principal (a JWT write also needs its claim, or
+    /// the client is asked to fetch a token that has it).
+    pub fn decide(
         &self,
         config: &RegistryConfig,
         state: &GateState,
         key: Key,
     ) -> Result<(), RegistryError> {
         let endpoint = endpoint(state, key)?;
-        enforce(self.principal.as_ref(), &endpoint, Some(&self.target))
-            .map_err(|e| denial(config, &self.image, docker_action(key), e))
+        let action = docker_action(key);
+        let (jwt, claims_allow) = match &self.caller {
+            Caller::Registry(c) => (true, c.allows("repository", &self.image, action)),
+            _ => (false, false),
+        };
+        if jwt && claims_allow && action == "pull" {
+            return Ok(());
+        }
+        let image = self.image.as_str();
+        match enforce(self.principal.as_ref(), &endpoint, Some(&self.target)) {
+            // Allowed, but the token service was not asked for this: let the client ask.
+            Ok(()) if jwt && !claims_allow => Err(unauthorized(
+                config,
+                Some((image, action)),
+                Some("insufficient_scope"),
+                "authorization required for this action",
+            )),
+            Ok(()) => Ok(()),
+            Err(_) if self.principal.is_none() => Err(unauthorized(
+                config,
+                Some((image, action)),
+                None,
+                "authentication required",
+            )),
+            Err(e) => Err(denial(config, image, action, e)),
+        }
     }
 }

@@ -2,8 +2,8 @@
 //! personal access token as password, or none (anonymous). The access granted is the requested
 //! scope intersected with what the caller may do there, each action judged by `enforce()`
 //! against its declaration: `pull` = pulling a manifest (`container_registry:read`), `push` =
-//! starting a blob upload (`container_registry:create`; moving a tag is judged again at the
-//! manifest PUT, `container_registry:update`), `delete` = deleting a manifest
+//! pushing new content (`container_registry:create`) or moving a tag
+//! (`container_registry:update`), each judged again when it happens, `delete` = deleting a manifest
 //! (`container_registry:delete`). Actions that are not allowed are left out, as the token
 //! spec says; a login (no scope) with a token that may not use the registry at all is refused.
 //! Also the OAuth2 form POST that containerd and BuildKit send first.
@@ -48,13 +48,14 @@ fn refused() -> RegistryError {
     }
 }
 
-/// The declared action behind a docker action.
-fn key_of(action: &str) -> Option<Key> {
+/// The declared actions behind a docker action; any one of them grants it (`push` covers
+/// pushing new content and moving a tag, each judged again when it happens).
+fn keys_of(action: &str) -> &'static [Key] {
     match action {
-        "pull" => Some(declare::MANIFEST_GET),
-        "push" => Some(declare::UPLOAD_START),
-        "delete" => Some(declare::MANIFEST_DELETE),
-        _ => None,
+        "pull" => &[declare::MANIFEST_GET],
+        "push" => &[declare::UPLOAD_START, declare::TAG_MOVE],
+        "delete" => &[declare::MANIFEST_DELETE],
+        _ => &[],
     }
 }
 
@@ -73,7 +74,7 @@ fn grant(
                 let catalog = endpoint(gate, declare::CATALOG)?;
                 if scope.name == "catalog"
                     && principal.is_some()
-                    && enforce(principal, &catalog, None).is_ok()
+                    && tinforge_gate::listing::open_list(principal, &catalog).is_ok()
                 {
                     actions.push("*".to_string());
                 }
@@ -93,9 +94,11 @@ fn grant(
                         scope.actions.iter().map(String::as_str).collect()
                     };
                     for action in wanted {
-                        let Some(key) = key_of(action) else { continue };
-                        if enforce(principal, &endpoint(gate, key)?, Some(&target)).is_ok() {
-                            actions.push(action.to_string());
+                        for key in keys_of(action) {
+                            if enforce(principal, &endpoint(gate, *key)?, Some(&target)).is_ok() {
+                                actions.push(action.to_string());
+                                break;
+                            }
                         }
                     }
                 }

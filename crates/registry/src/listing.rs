@@ -7,13 +7,14 @@ use crate::blobs::parse_digest;
 use crate::declare;
 use crate::error::RegistryError;
 use crate::manifest_json::OCI_INDEX;
-use crate::scope::query_param;
+use crate::scope::{ResourceScope, ScopeKind, challenge, query_param};
 use crate::v2::Ctx;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tinforge_authz::decide;
 use tinforge_gate::authorized::run_blocking;
+use tinforge_gate::listing::open_list;
 use tinforge_gate::resolve::principal_by_id;
 use tinforge_store::projects;
 use tinforge_store::registry::{manifests, repositories};
@@ -170,13 +171,39 @@ struct Catalog {
 /// `GET /v2/_catalog`: the image names the caller may pull, lexical, paginated.
 pub async fn catalog(req: &HttpRequest, ctx: &Ctx) -> Result<HttpResponse, RegistryError> {
     let who = caller(req, &ctx.config, &ctx.state).await?;
-    if matches!(who, Caller::Anonymous) {
-        return Err(crate::access::unauthorized(
-            &ctx.config,
-            None,
-            None,
-            "authentication required",
-        ));
+    let declared = endpoint(&ctx.state, declare::CATALOG)?;
+    let catalog_scope = |error| {
+        let scope = ResourceScope {
+            kind: ScopeKind::Registry,
+            name: "catalog".into(),
+            actions: vec!["*".into()],
+        };
+        challenge(
+            &ctx.config.realm,
+            &ctx.config.issuer.service,
+            &[scope],
+            error,
+        )
+    };
+    match &who {
+        Caller::Anonymous => {
+            return Err(RegistryError::Unauthorized {
+                challenge: catalog_scope(None),
+                message: "authentication required".into(),
+            });
+        }
+        // The token service grants `registry:catalog:*` only where the declaration allows it.
+        Caller::Registry(c) if !c.allows("registry", "catalog", "*") => {
+            return Err(RegistryError::Unauthorized {
+                challenge: catalog_scope(Some("insufficient_scope")),
+                message: "authorization required for the catalog".into(),
+            });
+        }
+        Caller::Registry(_) => {}
+        // The lists' rule: a legacy token without a fitting scope is refused, a fine-grained
+        // token without the permission lists what an anonymous caller could.
+        Caller::Token(p) => open_list(Some(p), &declared)
+            .map_err(|e| crate::access::denial(&ctx.config, "", "pull", e))?,
     }
     let (n, last) = page(req)?;
     let pull = endpoint(&ctx.state, declare::TAGS)?;

@@ -3,7 +3,7 @@
 //! answered with `OCI-Subject`, extra `?tag=` names answered with `OCI-Tag`), `GET`/`HEAD` by tag or
 //! digest, and `DELETE` of a manifest (by digest) or a tag.
 
-use crate::access::{ImageAccess, authorize_image};
+use crate::access::{authorize_image, resolve_image};
 use crate::blobs::parse_digest;
 use crate::declare;
 use crate::digest::{Algorithm, Digest};
@@ -11,7 +11,7 @@ use crate::error::RegistryError;
 use crate::manifest_json;
 use crate::v2::Ctx;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
 use tinforge_gate::authorized::run_blocking;
 use tinforge_store::registry::{NewManifest, PutError, manifests, names, repositories};
@@ -114,21 +114,10 @@ fn content_type(req: &HttpRequest) -> Option<String> {
     )
 }
 
-/// Points one tag at a stored or new manifest: a tag that names another manifest moves only
-/// with `container_registry:update`.
-fn tag_outcome(
-    ctx: &Ctx,
-    access: &ImageAccess,
-    existing: Option<&str>,
-    digest: &str,
-) -> Result<bool, RegistryError> {
-    match existing {
-        Some(current) if current != digest => {
-            access.check(&ctx.config, &ctx.state, declare::TAG_MOVE)?;
-            Ok(true)
-        }
-        _ => Ok(false),
-    }
+/// Whether pointing a tag at `digest` moves it: a tag that names another manifest moves only
+/// with `container_registry:update`; a new tag (or the same manifest again) is a create.
+fn moves(existing: Option<&str>, digest: &str) -> bool {
+    existing.is_some_and(|current| current != digest)
 }
 
 /// `PUT …/manifests/<reference>`.
@@ -139,7 +128,21 @@ pub async fn put(
     reference_text: &str,
     payload: web::Payload,
 ) -> Result<HttpResponse, RegistryError> {
-    let access = authorize_image(req, &ctx.config, &ctx.state, declare::MANIFEST_PUT, name).await?;
+    // Which action this is (a new tag or digest: create; moving a tag: update) is known only
+    // from the body; the caller must hold one of the two before the body is even read.
+    let access = resolve_image(req, &ctx.config, &ctx.state, declare::MANIFEST_PUT, name).await?;
+    let may_create = match access.decide(&ctx.config, &ctx.state, declare::MANIFEST_PUT) {
+        Ok(()) => true,
+        Err(e) => {
+            if access
+                .decide(&ctx.config, &ctx.state, declare::TAG_MOVE)
+                .is_err()
+            {
+                return Err(e);
+            }
+            false
+        }
+    };
     let by = match reference(reference_text)? {
         Some(r) => r,
         None => return Err(RegistryError::tag_invalid(reference_text)),
@@ -184,9 +187,21 @@ pub async fn put(
     })
     .await
     .map_err(RegistryError::from)?;
-    let mut moves = Vec::new();
-    for current in &existing {
-        moves.push(tag_outcome(ctx, &access, current.as_deref(), &digest)?);
+    let moves: Vec<bool> = existing
+        .iter()
+        .map(|current| moves(current.as_deref(), &digest))
+        .collect();
+    // A new tag, or a push by digest, is a create; every moved tag is an update.
+    if !may_create && (tags.is_empty() || moves.iter().any(|m| !m)) {
+        access.decide(&ctx.config, &ctx.state, declare::MANIFEST_PUT)?;
+    }
+    let moved = moves.iter().any(|m| *m);
+    if moved && let Err(e) = access.decide(&ctx.config, &ctx.state, declare::TAG_MOVE) {
+        // Refused as what it turned out to be: a tag move.
+        let mut res = e.error_response();
+        res.extensions_mut()
+            .insert(crate::v2::Declared(declare::TAG_MOVE));
+        return Ok(res);
     }
     let subject = parsed.subject.clone();
     let d = digest.clone();
@@ -234,7 +249,12 @@ pub async fn put(
     for t in &extra_tags {
         res.append_header(("OCI-Tag", t.as_str()));
     }
-    Ok(res.finish())
+    let mut res = res.finish();
+    if moved {
+        res.extensions_mut()
+            .insert(crate::v2::Declared(declare::TAG_MOVE));
+    }
+    Ok(res)
 }
 
 /// The `?tag=` names of a manifest PUT.

@@ -78,19 +78,23 @@ pub async fn dispatch(req: HttpRequest, payload: web::Payload) -> HttpResponse {
         HeaderName::from_static("docker-distribution-api-version"),
         HeaderValue::from_static(API_VERSION_HEADER.1),
     );
-    if has_credential && let Some(key) = key {
-        let permission = match key.0 {
-            "GET" | "HEAD" => "container_registry:read",
-            "DELETE" if key != declare::UPLOAD_CANCEL => "container_registry:delete",
-            _ => "container_registry:create",
-        };
-        headers.insert(
-            HeaderName::from_static("x-accepted-permissions"),
-            HeaderValue::from_static(permission),
-        );
+    // The declaration the request was judged by (a manifest PUT that moved a tag says so).
+    let declared = res.extensions().get::<Declared>().map(|d| d.0).or(key);
+    let permissions = declared.and_then(|key| {
+        let state = req.app_data::<web::Data<GateState>>()?;
+        let endpoint = state.registry.lookup(key.0, key.1)?;
+        HeaderValue::from_str(&endpoint.requirement.permission_list()).ok()
+    });
+    if has_credential && let Some(value) = permissions {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-accepted-permissions"), value);
     }
     res
 }
+
+/// The declared action a handler ended up performing, when it is not the route's own.
+#[derive(Debug, Clone, Copy)]
+pub struct Declared(pub Key);
 
 async fn handle(
     req: &HttpRequest,

@@ -1,6 +1,7 @@
 //! The GraphQL object types, with GitLab's names (camelCase fields, `gid://gitlab/<Class>/<id>` ids).
 
 mod connection;
+mod container_repository;
 mod group;
 mod issue;
 mod merge_request;
@@ -11,6 +12,12 @@ mod scalars;
 mod user;
 
 pub use connection::{IdCursor, List, ListCount, MAX_PAGE_SIZE, PageArgs, page};
+pub use container_repository::{
+    BigInt, ContainerRepository, ContainerRepositoryId, ContainerRepositoryTag,
+    DestroyContainerRepositoryInput, DestroyContainerRepositoryPayload,
+    DestroyContainerRepositoryTagsInput, DestroyContainerRepositoryTagsPayload, destroy_repository,
+    destroy_tags, registry_host,
+};
 pub use group::Group;
 pub use issue::{IssuableState, Issue, IssueState, Label, Note};
 pub use merge_request::{MergeRequest, MergeRequestState, with_authors};

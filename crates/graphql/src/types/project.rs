@@ -1,6 +1,7 @@
 //! `Project`, loaded with its authorization target for the caller and its namespace.
 
 use super::connection::{List, PageArgs, page};
+use super::container_repository::{ContainerRepository, registry_host};
 use super::issue::{IssuableState, Issue, issue_cursor, issue_page};
 use super::merge_request::{MergeRequest, MergeRequestState, with_authors};
 use super::namespace::Namespace;
@@ -155,6 +156,33 @@ declared_fields! {
             let at = self.repository_ref(scope);
             let target = self.target.clone();
             scope.git(move |_| Some(Repository::inspect(at, target))).await
+        }
+
+        /// Container image repositories of the project, by name (what pulling over `/v2/`
+        /// needs: container_registry:read, Reporter+, or anyone on a public project).
+        #[declare(
+            "Project.containerRepositories",
+            need(container_registry:read).min_role(Role::Reporter),
+            FieldTarget::Parent,
+        )]
+        async fn container_repositories(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Filter the container repositories by their name (contains).")]
+            name: Option<String>,
+            after: Option<String>,
+            before: Option<String>,
+            first: Option<i32>,
+            last: Option<i32>,
+        ) -> Result<Option<List<ContainerRepository>>> {
+            let scope = RequestScope::of(ctx)?;
+            let host = registry_host(&scope.external_url);
+            let (id, path) = (self.row.id, self.row.full_path.clone());
+            let found = scope
+                .run(move |c| ContainerRepository::of_project(c, id, &path, name.as_deref(), &host))
+                .await?;
+            let items = found.into_iter().map(|r| (r.row.id, r)).collect();
+            Ok(Some(page(items, &PageArgs::new(after, before, first, last))?))
         }
 
         /// One issue of the project by its iid; null when there is none the caller may see

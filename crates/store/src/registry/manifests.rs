@@ -306,27 +306,26 @@ pub fn delete_tag(
     Ok(n > 0)
 }
 
-/// Tag names in lexical (byte) order after `last`, at most `limit` of them.
+/// Tag names in lexical (byte) order after `last`, at most `limit` of them. Sorted and cut
+/// here rather than in SQL: a database's collation (PostgreSQL's `en_US.utf8`, say) orders and
+/// compares otherwise, and pages would skip or repeat tags.
 pub fn tag_names(
     conn: &mut DbConnection,
     repository_id: i64,
     last: Option<&str>,
     limit: Option<i64>,
 ) -> Result<Vec<String>, StoreError> {
-    let mut q = registry_tags::table
+    let mut names: Vec<String> = registry_tags::table
         .filter(registry_tags::repository_id.eq(repository_id))
         .select(registry_tags::name)
-        .order(registry_tags::name.asc())
-        .into_boxed();
+        .load(conn)?;
+    names.sort();
     if let Some(last) = last {
-        q = q.filter(registry_tags::name.gt(last.to_string()));
+        names.retain(|n| n.as_str() > last);
     }
     if let Some(n) = limit {
-        q = q.limit(n);
+        names.truncate(n.max(0) as usize);
     }
-    let mut names: Vec<String> = q.load(conn)?;
-    // PostgreSQL orders by collation; the spec wants byte order.
-    names.sort();
     Ok(names)
 }
 
