@@ -18,51 +18,13 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD};
+use common::catalog::{SCOPES, all_permissions};
 use common::registry::{OCI_MANIFEST, image_bytes, push_image, sha256};
 use common::{Backend, Reply, Server};
 use serde_json::{Value, json};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-
-/// Every legacy scope, each tried alone.
-const SCOPES: [&str; 12] = [
-    "api",
-    "read_api",
-    "read_user",
-    "read_repository",
-    "write_repository",
-    "read_registry",
-    "write_registry",
-    "create_runner",
-    "manage_runner",
-    "self_rotate",
-    "sudo",
-    "admin_mode",
-];
-
-/// Every grantable fine-grained permission.
-fn all_permissions() -> Vec<String> {
-    let resources = [
-        "project",
-        "group",
-        "member",
-        "issue",
-        "merge_request",
-        "pipeline",
-        "repository",
-        "container_registry",
-        "personal_access_token",
-        "runner",
-    ];
-    let mut all: Vec<String> = resources
-        .iter()
-        .flat_map(|r| ["create", "read", "update", "delete"].map(|a| format!("{r}:{a}")))
-        .collect();
-    all.push("user:read".into());
-    all.push("user:update".into());
-    all
-}
 
 #[derive(Debug, Clone)]
 struct Row {

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod catalog;
 pub mod distribution;
 pub mod git;
 pub mod merge_requests;

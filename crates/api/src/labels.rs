@@ -98,12 +98,7 @@ async fn list_labels(
     if let Some(s) = q.search.map(|s| s.to_lowercase()) {
         all.retain(|l| l.name.to_lowercase().contains(&s));
     }
-    let total = all.len() as i64;
-    let page_rows: Vec<LabelRow> = all
-        .into_iter()
-        .skip(page.offset().max(0) as usize)
-        .take(page.limit() as usize)
-        .collect();
+    let (total, page_rows) = page.cut(all);
     let items = with_counts(&auth, page_rows, q.with_counts.unwrap_or(false)).await?;
     Ok(pagination::respond(
         &req,

@@ -39,6 +39,20 @@ impl Page {
     pub fn limit(&self) -> i64 {
         self.per_page
     }
+
+    /// This page of a list held in memory, with the list's length (the `X-Total`).
+    pub fn cut<T>(&self, items: impl IntoIterator<Item = T>) -> (i64, Vec<T>) {
+        let mut total = 0i64;
+        let mut page = Vec::new();
+        let (skip, take) = (self.offset() as usize, self.limit() as usize);
+        for (i, item) in items.into_iter().enumerate() {
+            total += 1;
+            if i >= skip && page.len() < take {
+                page.push(item);
+            }
+        }
+        (total, page)
+    }
 }
 
 /// A 200 JSON list with GitLab's pagination headers; links are built on `base_url`.

@@ -309,13 +309,7 @@ async fn project_repositories(
     let (total, items) = auth
         .run(move |c| -> Result<_, ApiError> {
             let all = repositories::list_for_projects(c, &[target.id])?;
-            let total = all.len() as i64;
-            let chosen: Vec<(ContainerRepository, String)> = all
-                .into_iter()
-                .skip(page.offset().max(0) as usize)
-                .take(page.limit() as usize)
-                .map(|r| (r, target.full_path.clone()))
-                .collect();
+            let (total, chosen) = page.cut(all.into_iter().map(|r| (r, target.full_path.clone())));
             Ok((total, repository_views(c, &chosen, &host, extras)?))
         })
         .await?;
@@ -359,16 +353,10 @@ async fn group_repositories(
                 .collect();
             let ids: Vec<i64> = paths.keys().copied().collect();
             let all = repositories::list_for_projects(c, &ids)?;
-            let total = all.len() as i64;
-            let chosen: Vec<(ContainerRepository, String)> = all
-                .into_iter()
-                .skip(page.offset().max(0) as usize)
-                .take(page.limit() as usize)
-                .map(|r| {
-                    let path = paths.get(&r.project_id).cloned().unwrap_or_default();
-                    (r, path)
-                })
-                .collect();
+            let (total, chosen) = page.cut(all.into_iter().map(|r| {
+                let path = paths.get(&r.project_id).cloned().unwrap_or_default();
+                (r, path)
+            }));
             Ok((
                 total,
                 repository_views(c, &chosen, &host, Extras::default())?,
@@ -442,13 +430,7 @@ async fn list_tags(
             let repo = repository_in(c, target.id, &repository_id)?;
             let image = Image::of(&repo, &target.full_path, &host);
             let tags = manifests::tag_details(c, repo.id)?;
-            let items: Vec<TagView> = tags
-                .iter()
-                .skip(page.offset().max(0) as usize)
-                .take(page.limit() as usize)
-                .map(|t| image.tag(&t.name))
-                .collect();
-            Ok((tags.len() as i64, items))
+            Ok(page.cut(tags.iter().map(|t| image.tag(&t.name))))
         })
         .await?;
     Ok(pagination::respond(

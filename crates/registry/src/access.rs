@@ -43,10 +43,6 @@ impl Caller {
             Caller::Registry(c) => c.user_id,
         }
     }
-
-    pub fn has_credential(&self) -> bool {
-        !matches!(self, Caller::Anonymous)
-    }
 }
 
 /// An authorized request on an image of a project.
