@@ -5,6 +5,7 @@ mod admin;
 mod config;
 mod registry_gc;
 mod report;
+mod runner;
 mod serve;
 mod wiring;
 
@@ -43,6 +44,8 @@ enum Command {
     Explain(report::ExplainCmd),
     /// Write the OpenAPI document (default `openapi/openapi.json`).
     Openapi(report::OpenapiCmd),
+    /// Run CI jobs for an instance: GitLab's runner protocol with a shell executor.
+    Runner(runner::RunnerArgs),
     /// Internal: called by the git hooks tinforge installs in its repositories.
     #[command(hide = true)]
     GitHook { name: String },
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Explain(cmd) => report::explain(&cli.storage, cmd),
         Command::Openapi(cmd) => report::openapi(cmd),
         Command::GitHook { name } => return tinforge_git::hook::run(&name),
+        Command::Runner(args) => return runner::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,7 +83,7 @@ fn main() -> ExitCode {
 /// The server logs requests; one-shot commands stay quiet unless something goes wrong.
 fn default_log_level(cli: &Cli) -> &'static str {
     match cli.command {
-        Command::Serve(_) => "info",
+        Command::Serve(_) | Command::Runner(_) => "info",
         _ => "warn",
     }
 }

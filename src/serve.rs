@@ -75,6 +75,11 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         token_policy: TokenPolicy {
             max_lifetime_days: args.token_max_lifetime_days,
         },
+        artifacts: tinforge_store::blobstore::BlobStore::filesystem(
+            storage.data_dir.join("ci").join("artifacts"),
+            storage.data_dir.join("ci").join("uploads"),
+        )?,
+        job_queue: Arc::new(tinforge_ci::queue::JobQueue::new()),
     };
     let gate = web::Data::new(GateState {
         store,
@@ -97,6 +102,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
     });
     let repositories = web::Data::new(git.repos.clone());
     let resolver = web::Data::new(resolver);
+    let job_queue = web::Data::from(api.job_queue.clone());
     let api = web::Data::new(api);
     let git = web::Data::new(git);
     actix_web::rt::System::new().block_on(async move {
@@ -109,6 +115,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
                 .app_data(git.clone())
                 .app_data(repositories.clone())
                 .app_data(registry.clone())
+                .app_data(job_queue.clone())
                 .wrap(from_fn(accepted_permissions))
                 .wrap(from_fn(request_log))
                 .configure(|cfg| routes.configure(cfg))

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod catalog;
+pub mod ci;
 pub mod distribution;
 pub mod git;
 pub mod merge_requests;

@@ -2,20 +2,29 @@
 //! it builds the actix router and the gate's endpoint registry, so the two cannot disagree, and
 //! every route in it carries the `Requirement` the gate enforces.
 
+pub mod ci_variables;
+pub mod commit_statuses;
 pub mod coverage;
 pub mod error;
 pub mod groups;
 pub mod instance;
 pub mod issues;
+pub mod job_token_scope;
+pub mod jobs;
 pub mod labels;
 pub mod members;
 pub mod notes;
 pub mod openapi;
 pub mod pagination;
+pub mod pipeline_views;
+pub mod pipelines;
 pub mod params;
 pub mod projects;
 pub mod registry;
+pub mod runner_jobs;
+pub mod runners;
 pub mod tokens;
+pub mod triggers;
 pub mod users;
 pub mod views;
 
@@ -35,6 +44,10 @@ pub struct ApiConfig {
     /// The container registry's host as image names carry it: the external URL without its
     /// scheme (`127.0.0.1:8080`), for `location` in the registry API ([`registry::host_of`]).
     pub registry_host: String,
+    /// Job artifacts (zip archives), content-addressed, apart from the registry's blobs.
+    pub artifacts: tinforge_store::blobstore::BlobStore,
+    /// Wakes runners' long polls when jobs become pending.
+    pub job_queue: std::sync::Arc<tinforge_ci::queue::JobQueue>,
 }
 
 /// Every REST route with its declared requirement, in routing order.
@@ -51,6 +64,14 @@ pub fn rest_routes() -> RestRoutes {
     notes::declare(&mut routes);
     labels::declare(&mut routes);
     registry::declare(&mut routes);
+    pipelines::declare(&mut routes);
+    jobs::declare(&mut routes);
+    runners::declare(&mut routes);
+    runner_jobs::declare(&mut routes);
+    ci_variables::declare(&mut routes);
+    triggers::declare(&mut routes);
+    commit_statuses::declare(&mut routes);
+    job_token_scope::declare(&mut routes);
     routes
 }
 

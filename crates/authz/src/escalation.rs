@@ -75,6 +75,7 @@ mod tests {
             is_admin: false,
             kind,
             token_id: Some(1),
+            job_id: None,
             scopes,
             grants,
         }

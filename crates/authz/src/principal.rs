@@ -118,6 +118,8 @@ pub struct Principal {
     pub kind: TokenKind,
     /// The token row's id, when the credential is a token.
     pub token_id: Option<i64>,
+    /// The job whose token this is (job tokens only).
+    pub job_id: Option<i64>,
     /// Legacy scopes (legacy tokens only).
     pub scopes: Vec<LegacyScope>,
     /// Fine-grained grants (fine-grained and job tokens only).

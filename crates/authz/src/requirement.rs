@@ -12,6 +12,29 @@ pub enum Coverage {
     NotCovered,
 }
 
+/// Which credential an endpoint authenticates. Most take a user's principal (any token kind or
+/// a session, judged by `decide()`); the runner protocol takes a runner token, a job's own calls
+/// take that job's token, and the trigger API a trigger token. Those credentials are checked by
+/// their endpoint against the job, runner or trigger they name, never by `decide()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authenticates {
+    Principal,
+    RunnerToken,
+    JobToken,
+    TriggerToken,
+}
+
+impl Authenticates {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Authenticates::Principal => "principal",
+            Authenticates::RunnerToken => "runner_token",
+            Authenticates::JobToken => "job_token",
+            Authenticates::TriggerToken => "trigger_token",
+        }
+    }
+}
+
 /// The declared need of one endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Requirement {
@@ -24,6 +47,8 @@ pub struct Requirement {
     /// Only admins in admin mode.
     pub admin: bool,
     pub coverage: Coverage,
+    /// The credential the endpoint takes; the permissions then describe what it does.
+    pub authenticates: Authenticates,
 }
 
 impl Requirement {
@@ -35,7 +60,20 @@ impl Requirement {
             min_role: Role::None,
             admin: false,
             coverage: Coverage::Covered,
+            authenticates: Authenticates::Principal,
         }
+    }
+
+    /// An endpoint that authenticates `credential` itself instead of a principal (the runner
+    /// protocol, a job's own calls, the trigger API); personal tokens are not accepted there.
+    pub const fn authenticated_by(mut self, credential: Authenticates) -> Self {
+        self.authenticates = credential;
+        self
+    }
+
+    /// Whether `decide()` judges this endpoint (a principal's endpoint).
+    pub const fn takes_principal(&self) -> bool {
+        matches!(self.authenticates, Authenticates::Principal)
     }
 
     pub const fn min_role(mut self, role: Role) -> Self {

@@ -56,6 +56,7 @@ fn principal(kind: TokenKind, is_admin: bool) -> Principal {
             TokenKind::Session => None,
             _ => Some(1),
         },
+        job_id: None,
         scopes: Vec::new(),
         grants: Vec::new(),
     }

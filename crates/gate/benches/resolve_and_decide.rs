@@ -107,6 +107,7 @@ fn benches(c: &mut Criterion) {
         is_admin: false,
         kind: TokenKind::FineGrained,
         token_id: Some(1),
+        job_id: None,
         scopes: vec![],
         grants,
     };

@@ -103,25 +103,43 @@ pub async fn gate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let declared = state_of(req.request()).ok().and_then(|state| {
+    let state = state_of(req.request()).ok();
+    let declared = state.as_ref().and_then(|state| {
         let pattern = req.request().match_pattern()?;
         state
             .registry
             .lookup(req.method().as_str(), &pattern)
-            .map(|e| e.target)
+            .cloned()
     });
-    let outcome = match declared {
-        // A method the resource does not route: actix answers 405 itself.
-        None => return Ok(next.call(req).await?.map_into_boxed_body()),
-        Some(TargetSpec::List) => crate::listing::authorize_list(req.request())
-            .await
-            .map(|l| {
-                req.extensions_mut().insert(l);
+    let outcome =
+        match declared
+            .as_ref()
+            .map(|e| (e.target, e.requirement.takes_principal()))
+        {
+            // A method the resource does not route: actix answers 405 itself.
+            None => return Ok(next.call(req).await?.map_into_boxed_body()),
+            // The endpoint checks its own credential (runner, job or trigger token) against what
+            // it names; the handler gets the declaration and no principal.
+            Some((_, false)) => {
+                if let (Some(state), Some(endpoint)) = (state, declared) {
+                    req.extensions_mut().insert(Authorized {
+                        principal: None,
+                        target: None,
+                        endpoint,
+                        store: state.store.clone(),
+                    });
+                }
+                Ok(())
+            }
+            Some((TargetSpec::List, true)) => crate::listing::authorize_list(req.request())
+                .await
+                .map(|l| {
+                    req.extensions_mut().insert(l);
+                }),
+            Some((_, true)) => authorize(req.request()).await.map(|a| {
+                req.extensions_mut().insert(a);
             }),
-        Some(_) => authorize(req.request()).await.map(|a| {
-            req.extensions_mut().insert(a);
-        }),
-    };
+        };
     match outcome {
         Ok(()) => Ok(next.call(req).await?.map_into_boxed_body()),
         Err(e) => {

@@ -24,6 +24,10 @@ pub struct CoverageRow {
     pub target: &'static str,
     pub target_param: Option<&'static str>,
     pub covered: bool,
+    /// The credential the endpoint takes: `principal` (users' tokens and sessions, judged by
+    /// `decide()`), or `runner_token`, `job_token`, `trigger_token` (checked by the endpoint
+    /// against the runner, job or trigger it names; outside the tallies).
+    pub credential: &'static str,
     pub summary: &'static str,
 }
 
@@ -60,7 +64,7 @@ impl CoverageReport {
         let mut by_surface: BTreeMap<&'static str, Tally> = BTreeMap::new();
         let mut by_resource: BTreeMap<&'static str, BTreeMap<&'static str, Tally>> =
             BTreeMap::new();
-        for r in &endpoints {
+        for r in endpoints.iter().filter(|r| r.credential == "principal") {
             total.add(r.covered);
             by_surface.entry(r.surface).or_default().add(r.covered);
             by_resource
@@ -218,6 +222,7 @@ fn row(e: &Endpoint) -> CoverageRow {
         },
         target_param: e.target.param(),
         covered: e.is_covered(),
+        credential: req.authenticates.as_str(),
         summary: e.summary,
     }
 }

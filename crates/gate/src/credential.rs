@@ -1,6 +1,6 @@
-//! Reads exactly one credential from a request: `PRIVATE-TOKEN`, `Authorization: Bearer`, HTTP
-//! Basic (any username, the token as password), or the `private_token` / `access_token` query
-//! parameters. Two different credentials at once are refused. Nothing here ever logs a token.
+//! Reads exactly one credential from a request: `PRIVATE-TOKEN`, `JOB-TOKEN`, `Authorization:
+//! Bearer`, HTTP Basic (any username — `gitlab-ci-token` for job tokens — the token as
+//! password), or the `private_token` / `access_token` / `job_token` query parameters. Two different credentials at once are refused. Nothing here ever logs a token.
 
 use crate::error::GateError;
 use actix_web::HttpRequest;
@@ -23,7 +23,7 @@ impl std::fmt::Debug for Credential {
     }
 }
 
-const QUERY_PARAMS: [&str; 2] = ["private_token", "access_token"];
+const QUERY_PARAMS: [&str; 3] = ["private_token", "access_token", "job_token"];
 
 /// True when the request presents anything that looks like a credential.
 pub fn is_present(req: &HttpRequest) -> bool {
@@ -49,7 +49,10 @@ pub fn extract(req: &HttpRequest) -> Result<Option<Credential>, GateError> {
 }
 
 fn from_headers(headers: &HeaderMap, found: &mut Vec<String>) -> Result<(), GateError> {
-    for value in headers.get_all("private-token") {
+    for value in headers
+        .get_all("private-token")
+        .chain(headers.get_all("job-token"))
+    {
         found.push(
             value
                 .to_str()

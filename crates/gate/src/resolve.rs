@@ -56,8 +56,10 @@ impl TokenResolver {
         token: &str,
         ip: &str,
     ) -> Result<Principal, ResolveError> {
-        if token_format::check(token) != Some(TokenPrefix::PersonalAccess) {
-            return Err(ResolveError::Malformed);
+        match token_format::check(token) {
+            Some(TokenPrefix::PersonalAccess) => {}
+            Some(TokenPrefix::Job) => return self.resolve_job(conn, token),
+            _ => return Err(ResolveError::Malformed),
         }
         let (row, user) =
             tokens::find_by_digest(conn, &self.digest(token))?.ok_or(ResolveError::Unknown)?;
@@ -97,6 +99,75 @@ impl TokenResolver {
     }
 }
 
+impl TokenResolver {
+    /// A job token: alive only while its job runs (the digest is dropped when the job ends).
+    fn resolve_job(&self, conn: &mut DbConnection, token: &str) -> Result<Principal, ResolveError> {
+        let job = tinforge_store::ci::jobs::find_by_token_digest(conn, &self.digest(token))?
+            .ok_or(ResolveError::Unknown)?;
+        job_principal(conn, job)
+    }
+}
+
+/// The principal of running job `id` (the registry re-checks the job behind a registry JWT
+/// this way on every write, so a job that ended cannot push).
+pub fn principal_by_job_id(conn: &mut DbConnection, id: i64) -> Result<Principal, ResolveError> {
+    let job = tinforge_store::ci::jobs::find(conn, id)?.ok_or(ResolveError::Unknown)?;
+    job_principal(conn, job)
+}
+
+/// A running job acts as the user it runs as, with the CI file's permissions, inside a boundary
+/// of its own project and the projects whose job token allowlist names it.
+fn job_principal(
+    conn: &mut DbConnection,
+    job: tinforge_store::ci::JobRow,
+) -> Result<Principal, ResolveError> {
+    if !matches!(job.status.as_str(), "running" | "canceling") {
+        return Err(ResolveError::Revoked);
+    }
+    let user = match job.user_id {
+        Some(id) => tinforge_store::users::find(conn, id)?,
+        None => None,
+    }
+    .ok_or(ResolveError::Unknown)?;
+    if user.is_blocked() {
+        return Err(ResolveError::Blocked);
+    }
+    let project =
+        tinforge_store::projects::find(conn, job.project_id)?.ok_or(ResolveError::Unknown)?;
+    let ancestors =
+        tinforge_store::projects::project_target(conn, &project, Some(user.id))?.ancestor_group_ids;
+    let mut projects = vec![job.project_id];
+    projects.extend(
+        tinforge_store::ci::job_token_scope::projects_reachable_from(
+            conn,
+            job.project_id,
+            &ancestors,
+        )?,
+    );
+    let permissions = job
+        .permission_names()
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    Ok(Principal {
+        user_id: user.id,
+        username: user.username,
+        // A job never carries admin powers, whoever triggered it.
+        is_admin: false,
+        kind: TokenKind::Job,
+        token_id: None,
+        job_id: Some(job.id),
+        scopes: Vec::new(),
+        grants: vec![Grant {
+            boundary: tinforge_authz::Boundary::Selected {
+                projects,
+                groups: Vec::new(),
+            },
+            permissions,
+        }],
+    })
+}
+
 /// The principal behind token `id`, with the same checks as [`TokenResolver::resolve`]
 /// (revoked, expired, owner blocked) but without the secret: the registry re-checks the token
 /// behind a registry JWT this way on every write, so a revocation stops pushes at once.
@@ -124,6 +195,7 @@ pub fn principal_for(row: &TokenRow, user: User, grants: Vec<Grant>) -> Principa
         is_admin: user.is_admin,
         kind: row.token_kind(),
         token_id: Some(row.id),
+        job_id: None,
         scopes: row.legacy_scopes(),
         grants,
     }

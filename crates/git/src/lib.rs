@@ -10,6 +10,7 @@
 pub mod error;
 pub mod hook;
 pub mod merge_requests;
+pub mod pipelines;
 pub mod pkt;
 pub mod protected;
 pub mod push;

@@ -78,8 +78,15 @@ pub fn declare(r: &mut RestRoutes) {
         .to(approve);
     r.route("PUT", &at("/merge"), merge)
         .project("id")
-        .summary("Merge a merge request (sha guard, should_remove_source_branch)")
+        .summary(
+            "Merge a merge request (sha guard, should_remove_source_branch, \
+             merge_when_pipeline_succeeds)",
+        )
         .to(merge_it);
+    r.route("POST", &at("/cancel_merge_when_pipeline_succeeds"), update)
+        .project("id")
+        .summary("Cancel the automatic merge when the pipeline succeeds")
+        .to(cancel_auto_merge);
 }
 
 fn time(t: Option<chrono::NaiveDateTime>) -> Value {
@@ -217,7 +224,7 @@ fn view(
         "labels": who.labels,
         "draft": mr.draft(),
         "work_in_progress": mr.draft(),
-        "merge_when_pipeline_succeeds": false,
+        "merge_when_pipeline_succeeds": mr.merge_when_pipeline_succeeds,
         "merge_status": merge_status,
         "detailed_merge_status": detailed,
         "has_conflicts": conflicts,
@@ -511,6 +518,11 @@ async fn open(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<HttpRes
             .map_err(store_err)
         })
         .await?;
+    if let (Some(trigger), Ok(repo)) = (ctx.trigger.clone(), objects::open(&ctx.repo_path))
+        && let Some(tip) = objects::branch_tip(&repo, &mr.source_branch)
+    {
+        trigger.spawn_merge_request(mr.id, mr.source_branch.clone(), tip.to_string());
+    }
     let v = render(&auth, &req, &ctx, mr, who).await?;
     Ok(HttpResponse::Created().json(v))
 }
@@ -714,6 +726,47 @@ async fn merge_it(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<Htt
             &mr.source_branch,
         )
         .await?;
+    if flag(&p, "merge_when_pipeline_succeeds") || flag(&p, "auto_merge") {
+        let (id, project_id) = (mr.id, ctx.project_id);
+        let source_tip = {
+            let repo = objects::open(&ctx.repo_path)?;
+            objects::branch_tip(&repo, &mr.source_branch).map(|o| o.to_string())
+        };
+        let head = match source_tip {
+            Some(sha) => {
+                auth.run(move |c| -> R<_> {
+                    Ok(tinforge_store::ci::pipelines::latest_for_sha(
+                        c, project_id, &sha,
+                    )?)
+                })
+                .await?
+            }
+            None => None,
+        };
+        // Merged now when the head pipeline already passed or there is none to wait for.
+        let waits = head.as_ref().is_some_and(|p| {
+            !matches!(
+                p.status.as_str(),
+                "success" | "failed" | "canceled" | "skipped"
+            )
+        });
+        if head.as_ref().is_some_and(|p| p.status == "failed") {
+            return Err(RepoError::NotAllowed("405 Method Not Allowed".into()));
+        }
+        if waits {
+            let actor = auth.principal()?.user_id;
+            let (mr, who) = auth
+                .run(move |c| -> R<_> {
+                    store::set_merge_when_pipeline_succeeds(c, id, Some(actor))?;
+                    let mr =
+                        store::find_by_id(c, id)?.ok_or(RepoError::NotFound("404 Not found"))?;
+                    let who = people(c, &mr)?;
+                    Ok((mr, who))
+                })
+                .await?;
+            return Ok(HttpResponse::Ok().json(render(&auth, &req, &ctx, mr, who).await?));
+        }
+    }
     let me: Person = caller(&auth).await?;
     let message = string(&p, "merge_commit_message")
         .unwrap_or_else(|| merging::default_message(&mr, &project_path(&auth)));
@@ -739,4 +792,23 @@ async fn merge_it(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<Htt
         })
         .await?;
     Ok(HttpResponse::Ok().json(render(&auth, &req, &ctx, mr, who).await?))
+}
+
+/// `POST …/cancel_merge_when_pipeline_succeeds`: the merge request stays open, unmerged.
+async fn cancel_auto_merge(auth: Authorized, req: HttpRequest) -> R<HttpResponse> {
+    let ctx = context(&auth, &req).await?;
+    let (mr, _) = load(&auth, &ctx, iid(&req)?).await?;
+    if mr.state != store::OPENED {
+        return Err(RepoError::NotAllowed("405 Method Not Allowed".into()));
+    }
+    let id = mr.id;
+    let (mr, who) = auth
+        .run(move |c| -> R<_> {
+            store::set_merge_when_pipeline_succeeds(c, id, None)?;
+            let mr = store::find_by_id(c, id)?.ok_or(RepoError::NotFound("404 Not found"))?;
+            let who = people(c, &mr)?;
+            Ok((mr, who))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(render(&auth, &req, &ctx, mr, who).await?))
 }

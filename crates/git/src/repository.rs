@@ -277,6 +277,21 @@ pub struct Ctx {
     pub merge_method: MergeMethod,
     pub repo_path: PathBuf,
     pub web_base: String,
+    /// Starts the pipelines of what a write moved (None: the caller's pushes start none).
+    pub trigger: Option<crate::pipelines::PipelineTrigger>,
+}
+
+impl Ctx {
+    /// Starts pipelines for a ref this request moved from `old` (None: created) to `new`.
+    pub fn pushed(&self, name: String, old: Option<Oid>, new: Oid) {
+        if let Some(t) = self.trigger.clone() {
+            t.spawn(vec![crate::pipelines::PushedRef {
+                old: old.map_or_else(|| "0".repeat(40), |o| o.to_string()),
+                new: new.to_string(),
+                name,
+            }]);
+        }
+    }
 }
 
 pub async fn context(auth: &Authorized, req: &HttpRequest) -> R<Ctx> {
@@ -293,6 +308,8 @@ pub async fn context(auth: &Authorized, req: &HttpRequest) -> R<Ctx> {
         .app_data::<web::Data<GitConfig>>()
         .ok_or_else(|| RepoError::Internal("git is not configured".into()))?
         .clone();
+    let trigger =
+        crate::pipelines::PipelineTrigger::of(req, &git.repos, auth.principal.as_ref(), project_id);
     let default_branch = project.default_branch.clone();
     let merge_method = MergeMethod::of_stored(&project.merge_method);
     let branch = default_branch.clone();
@@ -309,6 +326,7 @@ pub async fn context(auth: &Authorized, req: &HttpRequest) -> R<Ctx> {
         merge_method,
         repo_path,
         web_base: format!("{}://{}/{}", info.scheme(), info.host(), project.full_path),
+        trigger,
     })
 }
 
@@ -705,10 +723,12 @@ async fn write_commit(
     };
     check_branch_write(auth, &branch, false).await?;
     let path = ctx.repo_path.clone();
-    blocking(move || {
+    let name = format!("refs/heads/{branch}");
+    let (old, new) = blocking(move || {
         let repo = objects::open(&path)?;
+        let old = objects::branch_tip(&repo, &branch);
         let start = objects::commit_start(&repo, &branch, start_branch.as_deref())?;
-        Ok(objects::commit_actions(
+        let new = objects::commit_actions(
             &repo,
             &NewCommit {
                 branch: &branch,
@@ -718,9 +738,12 @@ async fn write_commit(
                 committer: me,
                 actions,
             },
-        )?)
+        )?;
+        Ok((old, new))
     })
-    .await
+    .await?;
+    ctx.pushed(name, old, new);
+    Ok(new)
 }
 
 /// Writes carry whole files (base64 in JSON grows them by a third): the body may be this large,
@@ -1037,6 +1060,7 @@ async fn branch_create(auth: Authorized, req: HttpRequest, body: web::Bytes) -> 
         Ok(c.id())
     })
     .await?;
+    ctx.pushed(format!("refs/heads/{name}"), None, tip);
     let repo = objects::open(&ctx.repo_path)?;
     let view = branch_view(&auth, &ctx, &repo, &name, tip).await?;
     Ok(HttpResponse::Created().json(view))
@@ -1163,6 +1187,7 @@ async fn tag_create(auth: Authorized, req: HttpRequest, body: web::Bytes) -> R<H
             git2::ErrorCode::Exists => RepoError::BadRequest(format!("Tag {name} already exists")),
             _ => RepoError::from(e),
         })?;
+        ctx.pushed(format!("refs/tags/{name}"), None, c.id());
         tag_view(&repo, &name, &ctx.web_base)?.ok_or(RepoError::Internal("tag vanished".into()))
     })
     .await?;

@@ -6,6 +6,7 @@
 
 use crate::error::GitError;
 use crate::hook;
+use crate::pipelines::{PipelineTrigger, PushedRef};
 use crate::pkt::{self, PktError};
 use crate::protected::{self, Rule};
 use crate::push::{self, CommandError, RefEndpoints};
@@ -452,8 +453,40 @@ pub async fn receive_pack(
     let mut child = spawn(cmd, &access.repo, true)?;
     let stdin = child.stdin.take().expect("piped stdin");
     feed(body, commands.raw, stdin);
-    let out = ChildBody::new(child, None, false)?;
+    let mut out = ChildBody::new(child, None, false)?;
+    if let Some(trigger) = PipelineTrigger::of(
+        &req,
+        &access.config.repos,
+        access.principal.as_ref(),
+        access.target.id,
+    ) {
+        let updates = commands.updates.clone();
+        let repo = access.repo.clone();
+        out.on_success = Some(Box::new(move || {
+            trigger.spawn(applied_updates(&repo, updates));
+        }));
+    }
     Ok(ok_response(&access, "application/x-git-receive-pack-result".into()).streaming(out))
+}
+
+/// The updates git actually applied (a ref git refused, say by the pre-receive hook, still
+/// points elsewhere): those whose ref now holds the pushed commit.
+fn applied_updates(repo: &std::path::Path, updates: Vec<push::RefUpdate>) -> Vec<PushedRef> {
+    let Ok(repo) = git2::Repository::open_bare(repo) else {
+        return Vec::new();
+    };
+    updates
+        .into_iter()
+        .filter(|u| {
+            repo.refname_to_id(&u.name)
+                .is_ok_and(|id| id.to_string() == u.new)
+        })
+        .map(|u| PushedRef {
+            old: u.old,
+            new: u.new,
+            name: u.name,
+        })
+        .collect()
 }
 
 /// Pipes `prefix` and then the rest of the request body into git's stdin, on this worker (the
@@ -483,6 +516,8 @@ async fn drain(mut body: Body) {
 /// git's stdout as the response body, after an optional prefix. When the body ends or is dropped
 /// the child is reaped (and, for reads, killed if the client went away).
 struct ChildBody {
+    /// Run once git has exited successfully (a push is then applied).
+    on_success: Option<Box<dyn FnOnce() + Send>>,
     prefix: Option<Bytes>,
     stdout: ReaderStream<tokio::process::ChildStdout>,
     child: Option<Child>,
@@ -496,6 +531,7 @@ impl ChildBody {
             .take()
             .ok_or_else(|| GitError::Internal("git stdout not piped".into()))?;
         Ok(ChildBody {
+            on_success: None,
             prefix,
             stdout: ReaderStream::with_capacity(stdout, CHUNK),
             child: Some(child),
@@ -510,9 +546,15 @@ impl ChildBody {
         if aborted && self.kill_on_abort {
             let _ = child.start_kill();
         }
+        let on_success = self.on_success.take();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move {
                 match child.wait().await {
+                    Ok(status) if status.success() => {
+                        if let Some(f) = on_success {
+                            f();
+                        }
+                    }
                     Ok(status) if !status.success() && !aborted => {
                         tracing::warn!(%status, "git exited with an error")
                     }

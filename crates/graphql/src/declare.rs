@@ -39,6 +39,9 @@ pub enum FieldTarget {
     /// The project of the container repository whose global id
     /// (`gid://gitlab/ContainerRepository/N`) is this argument.
     ContainerRepositoryProject(&'static str),
+    /// The project of the pipeline whose global id (`gid://gitlab/Ci::Pipeline/N`) is this
+    /// argument.
+    PipelineProject(&'static str),
 }
 
 /// One declared GraphQL field.
@@ -76,7 +79,8 @@ impl FieldDecl {
             FieldTarget::Parent => TargetSpec::Project("self"),
             FieldTarget::Project(arg)
             | FieldTarget::IssueProject(arg)
-            | FieldTarget::NoteProject(arg) => TargetSpec::Project(arg),
+            | FieldTarget::NoteProject(arg)
+            | FieldTarget::PipelineProject(arg) => TargetSpec::Project(arg),
             FieldTarget::ContainerRepositoryProject(arg) => TargetSpec::ContainerRepository(arg),
             FieldTarget::Group(arg) | FieldTarget::Namespace(arg) => TargetSpec::Group(arg),
         }

@@ -120,6 +120,21 @@ impl<'a> FieldGuard<'a> {
                 let project = scope.project(&path).await?.ok_or_else(|| self.absent())?;
                 Some(project.target)
             }
+            FieldTarget::PipelineProject(arg) => {
+                let gid = argument(ctx, arg)?.ok_or_else(|| self.absent())?;
+                let id = parse_gid("Ci::Pipeline", &gid).ok_or_else(|| self.absent())?;
+                let located = scope
+                    .run(move |c| {
+                        let Some(p) = tinforge_store::ci::pipelines::find(c, id)? else {
+                            return Ok(None);
+                        };
+                        Ok(projects::find(c, p.project_id)?.map(|p| p.full_path))
+                    })
+                    .await?;
+                let path = located.ok_or_else(|| self.absent())?;
+                let project = scope.project(&path).await?.ok_or_else(|| self.absent())?;
+                Some(project.target)
+            }
             FieldTarget::Group(arg) => match argument(ctx, arg)? {
                 None => None,
                 Some(path) => Some(

@@ -54,9 +54,12 @@ pub async fn graphql(
             config.repositories.clone(),
         );
         let caught = FieldErrors::default();
-        let mut response = schema
-            .execute(request.data(scope).data(caught.clone()))
-            .await;
+        let mut request = request.data(scope).data(caught.clone());
+        // Mutations that make jobs pending ring the runners' doorbell.
+        if let Some(queue) = req.app_data::<web::Data<tinforge_ci::queue::JobQueue>>() {
+            request = request.data(queue.clone().into_inner());
+        }
+        let mut response = schema.execute(request).await;
         response.errors.extend(caught.take());
         // A failed non-null field is left out by async-graphql: show it as `null` too.
         for e in &response.errors {

@@ -14,7 +14,9 @@ use crate::scope::RequestScope;
 use crate::types::{
     DestroyContainerRepositoryInput, DestroyContainerRepositoryPayload,
     DestroyContainerRepositoryTagsInput, DestroyContainerRepositoryTagsPayload, Group, Issue,
-    MergeRequest, Note, Project, VisibilityLevel, parse_gid, with_authors,
+    MergeRequest, Note, PipelineChange, PipelineCreateInput, PipelineCreatePayload,
+    PipelineDestroyPayload, PipelineIdInput, PipelinePayload, Project, VisibilityLevel, parse_gid,
+    with_authors,
 };
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use tinforge_authz::{Role, Target, Visibility};
@@ -659,6 +661,63 @@ declared_fields! {
             input: DestroyContainerRepositoryTagsInput,
         ) -> Result<Option<DestroyContainerRepositoryTagsPayload>> {
             crate::types::destroy_tags(RequestScope::of(ctx)?, input).await.map(Some)
+        }
+
+        /// Runs a pipeline for a branch or tag, with variables (as REST's `POST /pipeline`:
+        /// pipeline:create, Developer+).
+        #[declare(
+            "Mutation.pipelineCreate",
+            need(pipeline:create).min_role(Role::Developer),
+            FieldTarget::Project("input.projectPath"),
+        )]
+        async fn pipeline_create(
+            &self,
+            ctx: &Context<'_>,
+            input: PipelineCreateInput,
+        ) -> Result<Option<PipelineCreatePayload>> {
+            crate::types::pipeline_create(ctx, input).await.map(Some)
+        }
+
+        /// Cancels a pipeline's unfinished jobs (pipeline:update, Developer+).
+        #[declare(
+            "Mutation.pipelineCancel",
+            need(pipeline:update).min_role(Role::Developer),
+            FieldTarget::PipelineProject("input.id"),
+        )]
+        async fn pipeline_cancel(
+            &self,
+            ctx: &Context<'_>,
+            input: PipelineIdInput,
+        ) -> Result<Option<PipelinePayload>> {
+            crate::types::pipeline_change(ctx, input, PipelineChange::Cancel).await.map(Some)
+        }
+
+        /// Retries a pipeline's failed and canceled jobs (pipeline:update, Developer+).
+        #[declare(
+            "Mutation.pipelineRetry",
+            need(pipeline:update).min_role(Role::Developer),
+            FieldTarget::PipelineProject("input.id"),
+        )]
+        async fn pipeline_retry(
+            &self,
+            ctx: &Context<'_>,
+            input: PipelineIdInput,
+        ) -> Result<Option<PipelinePayload>> {
+            crate::types::pipeline_change(ctx, input, PipelineChange::Retry).await.map(Some)
+        }
+
+        /// Deletes a pipeline with its jobs, logs and artifacts (pipeline:delete, Owner).
+        #[declare(
+            "Mutation.pipelineDestroy",
+            need(pipeline:delete).min_role(Role::Owner),
+            FieldTarget::PipelineProject("input.id"),
+        )]
+        async fn pipeline_destroy(
+            &self,
+            ctx: &Context<'_>,
+            input: PipelineIdInput,
+        ) -> Result<Option<PipelineDestroyPayload>> {
+            crate::types::pipeline_destroy(ctx, input).await.map(Some)
         }
     }
 }

@@ -20,7 +20,7 @@ use actix_web::http::header::AUTHORIZATION;
 use tinforge_authz::{DenyReason, Principal, Target};
 use tinforge_gate::authorized::{RequestCredentials, enforce, record_caller, run_blocking};
 use tinforge_gate::error::deny_text;
-use tinforge_gate::resolve::principal_by_id;
+use tinforge_gate::resolve::{principal_by_id, principal_by_job_id};
 use tinforge_gate::{Endpoint, GateError, GateState};
 use tinforge_store::projects::{self, ProjectRow};
 use tinforge_store::registry::names;
@@ -283,14 +283,15 @@ async fn resolve_caller(
         _ => false,
     };
     let user_id = caller.user_id();
-    let token_id = match &caller {
-        Caller::Registry(c) => c.token_id,
-        _ => None,
+    let (token_id, job_id) = match &caller {
+        Caller::Registry(c) => (c.token_id, c.job_id),
+        _ => (None, None),
     };
     let name = image.to_string();
     let (reloaded, found) = run_blocking(&state.store, move |conn| -> Result<_, RegistryError> {
-        let reloaded = match (needs_principal, token_id) {
-            (true, Some(id)) => Some(principal_by_id(conn, id).map_err(|_| ())),
+        let reloaded = match (needs_principal, token_id, job_id) {
+            (true, Some(id), _) => Some(principal_by_id(conn, id).map_err(|_| ())),
+            (true, None, Some(job)) => Some(principal_by_job_id(conn, job).map_err(|_| ())),
             _ => None,
         };
         let found = match names::find_project(conn, &name)? {

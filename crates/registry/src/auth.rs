@@ -140,15 +140,16 @@ async fn issue(
         grant(conn, &gate, who.as_ref(), &scopes)
     })
     .await?;
-    let (subject, user_id, token_id) = match &principal {
-        Some(p) => (p.username.clone(), Some(p.user_id), p.token_id),
-        None => (String::new(), None, None),
+    let (subject, user_id, token_id, job_id) = match &principal {
+        Some(p) => (p.username.clone(), Some(p.user_id), p.token_id, p.job_id),
+        None => (String::new(), None, None, None),
     };
     let issuer = config.issuer.clone();
-    let token = web::block(move || issuer.issue(&subject, user_id, token_id, access))
-        .await
-        .map_err(|e| RegistryError::Unavailable(e.to_string()))?
-        .map_err(|e| RegistryError::Unavailable(e.to_string()))?;
+    let token =
+        web::block(move || issuer.issue_for_job(&subject, user_id, token_id, job_id, access))
+            .await
+            .map_err(|e| RegistryError::Unavailable(e.to_string()))?
+            .map_err(|e| RegistryError::Unavailable(e.to_string()))?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(token))

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use tinforge_authz::decide;
 use tinforge_gate::authorized::run_blocking;
 use tinforge_gate::listing::open_list;
-use tinforge_gate::resolve::principal_by_id;
+use tinforge_gate::resolve::{principal_by_id, principal_by_job_id};
 use tinforge_store::projects;
 use tinforge_store::registry::{manifests, repositories};
 
@@ -210,9 +210,10 @@ pub async fn catalog(req: &HttpRequest, ctx: &Ctx) -> Result<HttpResponse, Regis
     let names = run_blocking(&ctx.state.store, move |conn| -> Result<_, RegistryError> {
         let principal = match &who {
             Caller::Token(p) => Some(p.clone()),
-            Caller::Registry(c) => match c.token_id {
-                Some(id) => principal_by_id(conn, id).ok(),
-                None => None,
+            Caller::Registry(c) => match (c.token_id, c.job_id) {
+                (Some(id), _) => principal_by_id(conn, id).ok(),
+                (None, Some(job)) => principal_by_job_id(conn, job).ok(),
+                (None, None) => None,
             },
             Caller::Anonymous => None,
         };

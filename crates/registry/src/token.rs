@@ -462,6 +462,9 @@ pub struct Claims {
     /// The personal access token behind the JWT, re-checked (revoked? expired?) on writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_id: Option<i64>,
+    /// The CI job behind the JWT (a job token), re-checked (still running?) on writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<i64>,
 }
 
 impl Claims {
@@ -519,6 +522,18 @@ impl TokenIssuer {
         token_id: Option<i64>,
         access: Vec<Access>,
     ) -> Result<IssuedToken, TokenError> {
+        self.issue_for_job(subject, user_id, token_id, None, access)
+    }
+
+    /// Signs a token as [`TokenIssuer::issue`] does, naming the CI job whose token asked for it.
+    pub fn issue_for_job(
+        &self,
+        subject: &str,
+        user_id: Option<i64>,
+        token_id: Option<i64>,
+        job_id: Option<i64>,
+        access: Vec<Access>,
+    ) -> Result<IssuedToken, TokenError> {
         let keys = self.keys.get()?;
         let now = Utc::now();
         let issued_at = now.timestamp();
@@ -534,6 +549,7 @@ impl TokenIssuer {
             access,
             user_id,
             token_id,
+            job_id,
         };
         let jwt = sign(&keys, &claims)?;
         Ok(IssuedToken {
@@ -678,6 +694,7 @@ mod tests {
             access: pull_push("acme/app"),
             user_id: None,
             token_id: None,
+            job_id: None,
         }
     }
 

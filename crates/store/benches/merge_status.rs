@@ -97,6 +97,8 @@ fn mr(source: &str) -> MergeRequestRow {
         merge_commit_sha: None,
         created_at: now,
         updated_at: now,
+        merge_when_pipeline_succeeds: false,
+        merge_user_id: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! the container registry's metadata ([`registry`]).
 
 pub mod blobstore;
+pub mod ci;
 pub mod connection;
 pub mod error;
 pub mod git;
@@ -27,6 +28,7 @@ pub mod tokens;
 pub mod users;
 
 pub use connection::{Backend, DbConnection, DbPool, Store, write_transaction};
+pub use diesel::result::Error as DieselError;
 pub use error::StoreError;
 
 /// Current UTC time as stored (naive UTC, microsecond precision on both backends).

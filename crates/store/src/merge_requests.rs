@@ -39,6 +39,10 @@ pub struct MergeRequestRow {
     pub updated_at: NaiveDateTime,
     pub merged_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
+    /// Merge once the head pipeline succeeds (set by `merge_when_pipeline_succeeds`).
+    pub merge_when_pipeline_succeeds: bool,
+    /// Who asked for the automatic merge.
+    pub merge_user_id: Option<i64>,
 }
 
 impl MergeRequestRow {
@@ -393,4 +397,35 @@ pub fn approvers(conn: &mut DbConnection, id: i64) -> Result<Vec<i64>, StoreErro
         .order(merge_request_approvals::created_at.asc())
         .select(merge_request_approvals::user_id)
         .load(conn)?)
+}
+
+/// The open merge requests whose source is `branch` of the project (their pipelines run on a
+/// push to it).
+pub fn open_from_branch(
+    conn: &mut DbConnection,
+    project_id: i64,
+    branch: &str,
+) -> Result<Vec<MergeRequestRow>, StoreError> {
+    Ok(merge_requests::table
+        .filter(merge_requests::project_id.eq(project_id))
+        .filter(merge_requests::source_branch.eq(branch))
+        .filter(merge_requests::state.eq(OPENED))
+        .select(MergeRequestRow::as_select())
+        .load(conn)?)
+}
+
+/// Sets (with the user who asks) or clears "merge when pipeline succeeds".
+pub fn set_merge_when_pipeline_succeeds(
+    conn: &mut DbConnection,
+    id: i64,
+    user_id: Option<i64>,
+) -> Result<(), StoreError> {
+    diesel::update(merge_requests::table.find(id))
+        .set((
+            merge_requests::merge_when_pipeline_succeeds.eq(user_id.is_some()),
+            merge_requests::merge_user_id.eq(user_id),
+            merge_requests::updated_at.eq(crate::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

@@ -208,6 +208,8 @@ diesel::table! {
         updated_at -> Timestamp,
         merged_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
+        merge_when_pipeline_succeeds -> Bool,
+        merge_user_id -> Nullable<BigInt>,
     }
 }
 
@@ -329,6 +331,203 @@ diesel::joinable!(registry_tags -> registry_manifests (manifest_id));
 diesel::joinable!(registry_tags -> container_repositories (repository_id));
 diesel::joinable!(registry_uploads -> container_repositories (repository_id));
 
+diesel::table! {
+    ci_pipeline_iid_counters (project_id) {
+        project_id -> BigInt,
+        last_iid -> BigInt,
+    }
+}
+
+diesel::table! {
+    ci_pipelines (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        iid -> BigInt,
+        sha -> Text,
+        before_sha -> Text,
+        ref_name -> Text,
+        tag -> Bool,
+        source -> Text,
+        status -> Text,
+        user_id -> Nullable<BigInt>,
+        merge_request_id -> Nullable<BigInt>,
+        yaml_errors -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ci_pipeline_variables (pipeline_id, key) {
+        pipeline_id -> BigInt,
+        key -> Text,
+        value -> Text,
+        variable_type -> Text,
+    }
+}
+
+diesel::table! {
+    ci_jobs (id) {
+        id -> BigInt,
+        pipeline_id -> BigInt,
+        project_id -> BigInt,
+        name -> Text,
+        stage -> Text,
+        stage_idx -> Integer,
+        status -> Text,
+        when_condition -> Text,
+        allow_failure -> Bool,
+        spec -> Text,
+        permissions -> Text,
+        tag_list -> Text,
+        user_id -> Nullable<BigInt>,
+        runner_id -> Nullable<BigInt>,
+        token_digest -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        exit_code -> Nullable<Integer>,
+        retried -> Bool,
+        trace_size -> BigInt,
+        trace_preamble -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        queued_at -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        erased_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ci_job_trace_chunks (job_id, chunk_offset) {
+        job_id -> BigInt,
+        chunk_offset -> BigInt,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    ci_job_artifacts (id) {
+        id -> BigInt,
+        job_id -> BigInt,
+        file_type -> Text,
+        file_format -> Text,
+        filename -> Text,
+        size -> BigInt,
+        digest -> Text,
+        expire_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ci_runners (id) {
+        id -> BigInt,
+        token_digest -> Text,
+        runner_type -> Text,
+        group_id -> Nullable<BigInt>,
+        description -> Text,
+        maintenance_note -> Text,
+        paused -> Bool,
+        locked -> Bool,
+        run_untagged -> Bool,
+        tag_list -> Text,
+        access_level -> Text,
+        maximum_timeout -> Nullable<BigInt>,
+        registered_with_token -> Bool,
+        creator_id -> Nullable<BigInt>,
+        version -> Nullable<Text>,
+        platform -> Nullable<Text>,
+        architecture -> Nullable<Text>,
+        ip_address -> Nullable<Text>,
+        created_at -> Timestamp,
+        contacted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ci_runner_projects (runner_id, project_id) {
+        runner_id -> BigInt,
+        project_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ci_variables (id) {
+        id -> BigInt,
+        owner_kind -> Text,
+        owner_id -> BigInt,
+        key -> Text,
+        value -> Text,
+        variable_type -> Text,
+        protected -> Bool,
+        masked -> Bool,
+        hidden -> Bool,
+        raw -> Bool,
+        environment_scope -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ci_triggers (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        owner_id -> BigInt,
+        description -> Text,
+        token_digest -> Text,
+        token_hint -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_used -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ci_commit_statuses (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        sha -> Text,
+        ref_name -> Nullable<Text>,
+        name -> Text,
+        status -> Text,
+        target_url -> Nullable<Text>,
+        description -> Nullable<Text>,
+        coverage -> Nullable<Double>,
+        pipeline_id -> Nullable<BigInt>,
+        user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ci_job_token_allowlist (project_id, source_kind, source_id) {
+        project_id -> BigInt,
+        source_kind -> Text,
+        source_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ci_project_settings (project_id) {
+        project_id -> BigInt,
+        job_token_scope_enabled -> Bool,
+        default_git_depth -> Integer,
+        runner_token_generation -> BigInt,
+    }
+}
+
+diesel::joinable!(ci_jobs -> ci_pipelines (pipeline_id));
+diesel::joinable!(ci_pipelines -> projects (project_id));
+diesel::joinable!(ci_job_artifacts -> ci_jobs (job_id));
+diesel::joinable!(ci_runner_projects -> ci_runners (runner_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     groups,
@@ -357,4 +556,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     registry_manifest_references,
     registry_tags,
     registry_uploads,
+    ci_pipeline_iid_counters,
+    ci_pipelines,
+    ci_pipeline_variables,
+    ci_jobs,
+    ci_job_trace_chunks,
+    ci_job_artifacts,
+    ci_runners,
+    ci_runner_projects,
+    ci_variables,
+    ci_triggers,
+    ci_commit_statuses,
+    ci_job_token_allowlist,
+    ci_project_settings,
 );

@@ -6,6 +6,7 @@ mod group;
 mod issue;
 mod merge_request;
 mod namespace;
+mod pipeline;
 mod project;
 mod repository;
 mod scalars;
@@ -22,6 +23,12 @@ pub use group::Group;
 pub use issue::{IssuableState, Issue, IssueState, Label, Note};
 pub use merge_request::{MergeRequest, MergeRequestState, with_authors};
 pub use namespace::Namespace;
+pub use pipeline::{
+    Change as PipelineChange, CiJob, CiJobStatus, CiPipelineId, Pipeline, PipelineCreateInput,
+    PipelineCreatePayload, PipelineDestroyPayload, PipelineIdInput, PipelinePayload,
+    PipelineStatusEnum, change as pipeline_change, create as pipeline_create,
+    destroy as pipeline_destroy,
+};
 pub use project::Project;
 pub use repository::{Commit, Repository, RepositoryRef};
 pub use scalars::{Time, VisibilityLevel, gid, parse_gid};

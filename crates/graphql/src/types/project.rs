@@ -5,6 +5,10 @@ use super::container_repository::{ContainerRepository, registry_host};
 use super::issue::{IssuableState, Issue, issue_cursor, issue_page};
 use super::merge_request::{MergeRequest, MergeRequestState, with_authors};
 use super::namespace::Namespace;
+use super::pipeline::{
+    CiPipelineId, Pipeline, PipelineArgs, PipelineScopeEnum, PipelineStatusEnum,
+    project_pipeline, project_pipelines,
+};
 use super::repository::{Repository, RepositoryRef};
 use super::scalars::{Time, gid};
 use crate::declare::{FieldTarget, declared_fields};
@@ -183,6 +187,59 @@ declared_fields! {
                 .await?;
             let items = found.into_iter().map(|r| (r.row.id, r)).collect();
             Ok(Some(page(items, &PageArgs::new(after, before, first, last))?))
+        }
+
+        /// Pipelines of the project, newest first (what REST's `GET /pipelines` needs:
+        /// pipeline:read, Reporter+, or anyone on a public project).
+        #[declare(
+            "Project.pipelines",
+            need(pipeline:read).min_role(Role::Reporter),
+            FieldTarget::Parent,
+        )]
+        async fn pipelines(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Filter pipelines by their status.")] status: Option<PipelineStatusEnum>,
+            #[graphql(desc = "Filter pipelines by scope.")] scope: Option<PipelineScopeEnum>,
+            #[graphql(name = "ref", desc = "Filter pipelines by the ref they are run for.")]
+            ref_name: Option<String>,
+            #[graphql(desc = "Filter pipelines by the SHA of the commit they are run for.")]
+            sha: Option<String>,
+            #[graphql(desc = "Filter pipelines by their source (`push`, `web`, `api`, …).")]
+            source: Option<String>,
+            #[graphql(desc = "Filter pipelines by the user that triggered the pipeline.")]
+            username: Option<String>,
+            #[graphql(desc = "Pipelines updated after this date.")] updated_after: Option<Time>,
+            #[graphql(desc = "Pipelines updated before this date.")] updated_before: Option<Time>,
+            after: Option<String>,
+            before: Option<String>,
+            first: Option<i32>,
+            last: Option<i32>,
+        ) -> Result<Option<List<Pipeline>>> {
+            let args = PipelineArgs {
+                status, scope, ref_name, sha, source, username, updated_after, updated_before,
+            };
+            let paging = PageArgs::new(after, before, first, last);
+            let scope = RequestScope::of(ctx)?;
+            project_pipelines(scope, self.row.id, &self.row.full_path, args, paging).await.map(Some)
+        }
+
+        /// One pipeline of the project by iid, id, or commit SHA (the newest for it); null when
+        /// there is none (pipeline:read, Reporter+).
+        #[declare(
+            "Project.pipeline",
+            need(pipeline:read).min_role(Role::Reporter),
+            FieldTarget::Parent,
+        )]
+        async fn pipeline(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "IID of the pipeline (`\"1\"`).")] iid: Option<ID>,
+            #[graphql(desc = "Global ID of the pipeline.")] id: Option<CiPipelineId>,
+            #[graphql(desc = "SHA of the pipeline's commit.")] sha: Option<String>,
+        ) -> Result<Option<Pipeline>> {
+            let scope = RequestScope::of(ctx)?;
+            project_pipeline(scope, self.row.id, &self.row.full_path, iid, id, sha).await
         }
 
         /// One issue of the project by its iid; null when there is none the caller may see

@@ -1,0 +1,3 @@
+//! (being written)
+
+pub fn declare(_routes: &mut tinforge_gate::RestRoutes) {}

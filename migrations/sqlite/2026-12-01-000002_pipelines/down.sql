@@ -1,0 +1,15 @@
+ALTER TABLE merge_requests DROP COLUMN merge_user_id;
+ALTER TABLE merge_requests DROP COLUMN merge_when_pipeline_succeeds;
+DROP TABLE ci_project_settings;
+DROP TABLE ci_job_token_allowlist;
+DROP TABLE ci_commit_statuses;
+DROP TABLE ci_triggers;
+DROP TABLE ci_variables;
+DROP TABLE ci_runner_projects;
+DROP TABLE ci_runners;
+DROP TABLE ci_job_artifacts;
+DROP TABLE ci_job_trace_chunks;
+DROP TABLE ci_jobs;
+DROP TABLE ci_pipeline_variables;
+DROP TABLE ci_pipelines;
+DROP TABLE ci_pipeline_iid_counters;
