@@ -32,7 +32,7 @@ fn subgroup(s: &Server, token: &str, parent: i64, path: &str) -> i64 {
         s,
         "/api/v4/groups",
         token,
-        json!({"name": path, "path": path, "parent_id": parent, "visibility": "public"}),
+        json!({"name": path, "path": path, "parent_id": parent, "visibility": "private"}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
     r.json["id"].as_i64().unwrap()
@@ -75,7 +75,12 @@ fn project_variables_round_trip_in_gitlab_shapes() {
         let p = project(s, &t, "anvil", None, "private");
         let all = format!("/api/v4/projects/{p}/variables");
 
-        let r = post(s, &all, &t, json!({"key": "DEPLOY_HOST", "value": "forge.example"}));
+        let r = post(
+            s,
+            &all,
+            &t,
+            json!({"key": "DEPLOY_HOST", "value": "forge.example"}),
+        );
         assert_eq!(r.status, 201, "{}", r.text);
         assert_eq!(
             r.json,
@@ -197,7 +202,11 @@ fn bad_input_gets_gitlabs_400s() {
                 json!({"key": "TOKEN", "value": bad, "masked": true}),
             );
             assert_eq!(r.status, 400, "{bad}: {}", r.text);
-            assert_eq!(r.json, json!({"message": {"value": ["is invalid"]}}), "{bad}");
+            assert_eq!(
+                r.json,
+                json!({"message": {"value": ["is invalid"]}}),
+                "{bad}"
+            );
         }
         let ok = post(
             s,
@@ -364,7 +373,13 @@ fn only_maintainers_with_the_permission_manage_project_variables() {
         add_member(s, &owner, "projects", p, maint, MAINTAINER);
         let all = format!("/api/v4/projects/{p}/variables");
         assert_eq!(
-            post(s, &all, &owner, json!({"key": "SECRET", "value": "topsecret1"})).status,
+            post(
+                s,
+                &all,
+                &owner,
+                json!({"key": "SECRET", "value": "topsecret1"})
+            )
+            .status,
             201
         );
 
@@ -431,10 +446,7 @@ fn only_maintainers_with_the_permission_manage_project_variables() {
             201
         );
         // Unchanged by the refused writes.
-        assert_eq!(
-            keys(&s.get(&all, &m)),
-            ["SECRET", "MAINT", "FG"]
-        );
+        assert_eq!(keys(&s.get(&all, &m)), ["SECRET", "MAINT", "FG"]);
         assert_eq!(
             s.get(&format!("{all}/SECRET"), &m).json["value"],
             "topsecret1"

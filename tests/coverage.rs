@@ -39,8 +39,25 @@ fn report_lists_every_endpoint_and_matches_the_cli() {
         assert_eq!(rotate["action"], "update");
         assert_eq!(rotate["legacy_scopes"], json!(["api", "self_rotate"]));
         assert_eq!(rotate["covered"], true);
+        // The tallies count what users' tokens reach; the runner protocol, a job's own calls
+        // and the trigger API (their own tokens) are listed with their credential, outside them.
         let total = &r.json["total"];
-        assert_eq!(total["total"].as_u64().unwrap() as usize, endpoints.len());
+        let principal = endpoints
+            .iter()
+            .filter(|e| e["credential"] == "principal")
+            .count();
+        assert_eq!(total["total"].as_u64().unwrap() as usize, principal);
+        let request = endpoints
+            .iter()
+            .find(|e| e["path"] == "/api/v4/jobs/request")
+            .expect("the runner protocol is declared");
+        assert_eq!(request["credential"], "runner_token");
+        let trace = endpoints
+            .iter()
+            .find(|e| e["path"] == "/api/v4/jobs/{job_id}/trace")
+            .expect("job calls are declared");
+        assert_eq!(trace["credential"], "job_token");
+        assert!(principal < endpoints.len());
         let cli: Value =
             serde_json::from_str(&cli_stdout(&["coverage", "--format", "json"], &[])).unwrap();
         assert_eq!(

@@ -10,8 +10,8 @@
 mod common;
 
 use common::ci::{commit_files, jobs_by_name, latest_pipeline, project_runner, wait_job};
-use common::git::{git, try_git};
-use common::{Backend, Reply, Server, backends};
+use common::git::{clone_url, git, try_git};
+use common::{Reply, Server, backends};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,6 @@ fn each_server(test: impl Fn(&Server)) {
         let s = Server::start(&backend, &[("TINFORGE_RUNNER_LONG_POLL_SECONDS", "1")]);
         eprintln!("-- on {:?}", s.backend_name());
         test(&s);
-        let _: &Backend = &backend;
     }
 }
 
@@ -252,7 +251,10 @@ fn a_job_by_hand_from_request_to_success() {
         assert_eq!(variable(&job, "CI_COMMIT_SHA")["value"], sha.as_str());
         let steps = job["steps"].as_array().unwrap();
         assert_eq!(steps[0]["name"], "script");
-        assert_eq!(steps[0]["script"], json!(["echo before", "echo \"building\""]));
+        assert_eq!(
+            steps[0]["script"],
+            json!(["echo before", "echo \"building\""])
+        );
         assert_eq!(steps[0]["when"], "on_success");
         assert_eq!(steps[0]["allow_failure"], false);
         assert_eq!(steps[0]["timeout"], 3600);
@@ -333,9 +335,15 @@ fn a_job_by_hand_from_request_to_success() {
         assert_eq!(r.status, 403, "{}", r.text);
         assert_eq!(r.header("job-status"), Some("created"));
         assert_eq!(patch_trace(s, test_id, &jt, Some("0-0"), b"x").status, 403);
-        assert_eq!(put_job(s, jid, "tfjob-bogus", json!({"state": "running"})).status, 403);
+        assert_eq!(
+            put_job(s, jid, "tfjob-bogus", json!({"state": "running"})).status,
+            403
+        );
         // The runner token is no personal token.
-        assert_eq!(s.get(&format!("/api/v4/projects/{id}"), &runner).status, 401);
+        assert_eq!(
+            s.get(&format!("/api/v4/projects/{id}"), &runner).status,
+            401
+        );
 
         // Artifacts while the job runs.
         let archive: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
@@ -417,6 +425,10 @@ fn a_job_by_hand_from_request_to_success() {
         assert_eq!(r.status, 200);
         assert_eq!(r.header("job-status"), Some("canceled"));
         wait_job(s, &t, id, test_id, LIMIT, |j| j["status"] == "canceled");
+        // The pipeline is over: its persistent ref is gone.
+        let refs = git(work.path(), &["ls-remote", &clone_url(s, &t, "alice/app")]);
+        assert!(refs.contains("refs/heads/main"), "{refs}");
+        assert!(!refs.contains("refs/pipelines/"), "{refs}");
     });
 }
 
@@ -464,7 +476,10 @@ fn paused_runners_tags_and_two_runners_racing_for_one_job() {
             &t,
             id,
             "main",
-            &[(".gitlab-ci.yml", "tagged:\n  tags: [docker]\n  script: [echo x]\n")],
+            &[(
+                ".gitlab-ci.yml",
+                "tagged:\n  tags: [docker]\n  script: [echo x]\n",
+            )],
         );
         latest_pipeline(s, &t, id, "main", LIMIT);
         // A paused runner gets nothing, at once.
@@ -486,10 +501,7 @@ fn paused_runners_tags_and_two_runners_racing_for_one_job() {
         );
         assert_eq!(r.status, 200);
         assert_eq!(r.header("job-status"), Some("failed"));
-        let j = s.get(
-            &format!("/api/v4/projects/{id}/jobs/{}", job["id"]),
-            &t,
-        );
+        let j = s.get(&format!("/api/v4/projects/{id}/jobs/{}", job["id"]), &t);
         assert_eq!(j.json["failure_reason"], "script_failure", "{}", j.text);
 
         // Two runners poll at once for one untagged job: exactly one gets it.
@@ -605,7 +617,10 @@ fn registration_with_a_registration_token_unregister_and_token_reset() {
         );
         assert_eq!(wrong.status, 403, "{}", wrong.text);
         assert_eq!(wrong.json["message"], "403 Forbidden");
-        assert_eq!(post(s, "/api/v4/runners", json!({"token": "nonsense"})).status, 403);
+        assert_eq!(
+            post(s, "/api/v4/runners", json!({"token": "nonsense"})).status,
+            403
+        );
 
         let r = post(
             s,
@@ -633,6 +648,36 @@ fn registration_with_a_registration_token_unregister_and_token_reset() {
         assert_eq!(d.json["projects"][0]["id"], id);
         assert_eq!(d.json["online"], true);
 
+        // gitlab-runner registers with a non-`glrt-` runner token through `POST /runners`:
+        // answered like verify, the runner's settings untouched.
+        let created = project_runner(s, &t, id, &["x"]);
+        let r = post(
+            s,
+            "/api/v4/runners",
+            json!({"token": created, "locked": true, "run_untagged": true, "info": info()}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.json["token"], created.as_str());
+        let cid = r.json["id"].as_i64().unwrap();
+        let d = s.get(&format!("/api/v4/runners/{cid}"), &t);
+        assert_eq!(d.json["locked"], false, "{}", d.text);
+        assert_eq!(d.json["run_untagged"], false);
+        assert_eq!(d.json["version"], "19.4.0");
+        let m = Reply::from(
+            s.request("DELETE", "/api/v4/runners/managers")
+                .send_json(json!({"token": created, "system_id": "s_0123456789ab"})),
+        );
+        assert_eq!(m.status, 204, "{}", m.text);
+        assert_eq!(
+            post(s, "/api/v4/runners/verify", json!({"token": created})).status,
+            200
+        );
+        let m = Reply::from(
+            s.request("DELETE", "/api/v4/runners/managers")
+                .send_json(json!({"token": "tfrun-nope"})),
+        );
+        assert_eq!(m.status, 403);
+
         // Resetting the registration token retires the old one.
         let r = s.call(
             "POST",
@@ -642,7 +687,10 @@ fn registration_with_a_registration_token_unregister_and_token_reset() {
         );
         let fresh = r.json["token"].as_str().unwrap().to_string();
         assert_ne!(fresh, registration);
-        assert_eq!(post(s, "/api/v4/runners", json!({"token": registration})).status, 403);
+        assert_eq!(
+            post(s, "/api/v4/runners", json!({"token": registration})).status,
+            403
+        );
 
         // Resetting the runner's own token: the old one dies.
         let r = post(
@@ -653,9 +701,15 @@ fn registration_with_a_registration_token_unregister_and_token_reset() {
         assert_eq!(r.status, 201, "{}", r.text);
         let rt2 = r.json["token"].as_str().unwrap().to_string();
         assert_ne!(rt2, rt);
-        assert_eq!(post(s, "/api/v4/runners/verify", json!({"token": rt})).status, 403);
+        assert_eq!(
+            post(s, "/api/v4/runners/verify", json!({"token": rt})).status,
+            403
+        );
         assert_eq!(request_job(s, &rt, "").status, 403);
-        assert_eq!(post(s, "/api/v4/runners/verify", json!({"token": rt2})).status, 200);
+        assert_eq!(
+            post(s, "/api/v4/runners/verify", json!({"token": rt2})).status,
+            200
+        );
 
         // Unregister (python-gitlab sends the token in the query): the token is dead.
         let r = Reply::from(
@@ -663,7 +717,10 @@ fn registration_with_a_registration_token_unregister_and_token_reset() {
                 .call(),
         );
         assert_eq!(r.status, 204, "{}", r.text);
-        assert_eq!(post(s, "/api/v4/runners/verify", json!({"token": rt2})).status, 403);
+        assert_eq!(
+            post(s, "/api/v4/runners/verify", json!({"token": rt2})).status,
+            403
+        );
         assert_eq!(request_job(s, &rt2, "").status, 403);
         let r = Reply::from(
             s.request("DELETE", "/api/v4/runners")
@@ -672,4 +729,99 @@ fn registration_with_a_registration_token_unregister_and_token_reset() {
         assert_eq!(r.status, 403);
         assert_eq!(s.get(&format!("/api/v4/runners/{rid}"), &t).status, 404);
     });
+}
+
+#[test]
+fn oversized_logs_fail_the_job_and_oversized_archives_are_refused() {
+    for backend in backends() {
+        let s = Server::start(
+            &backend,
+            &[
+                ("TINFORGE_RUNNER_LONG_POLL_SECONDS", "1"),
+                ("TINFORGE_TRACE_MAX_BYTES", "100"),
+                ("TINFORGE_ARTIFACTS_MAX_BYTES", "1000"),
+                ("TINFORGE_TRACE_UPDATE_INTERVAL", "1"),
+            ],
+        );
+        let s = &s;
+        eprintln!("-- on {:?}", s.backend_name());
+        s.user("alice");
+        let t = s.legacy_token("alice", "api");
+        let id = project(s, &t, "app");
+        let runner = project_runner(s, &t, id, &[]);
+        commit_files(
+            s,
+            &t,
+            id,
+            "main",
+            &[(
+                ".gitlab-ci.yml",
+                "one:\n  script: [echo 1]\ntwo:\n  script: [echo 2]\n",
+            )],
+        );
+        let job = wait_for_job(s, &runner);
+        let (jid, jt) = (
+            job["id"].as_i64().unwrap(),
+            job["token"].as_str().unwrap().to_string(),
+        );
+        let r = put_job(s, jid, &jt, json!({"state": "running"}));
+        assert_eq!(r.header("x-gitlab-trace-update-interval"), Some("1"));
+        // An archive over the limit: 413, nothing stored; within it: 201.
+        let r = upload(s, jid, &jt, &[7u8; 5000]);
+        assert_eq!(r.status, 413, "{}", r.text);
+        let r = upload(s, jid, &jt, &[7u8; 500]);
+        assert_eq!(r.status, 201, "{}", r.text);
+        // A log within the limit, then one that would pass it: 403, and the job has failed.
+        assert_eq!(
+            patch_trace(s, jid, &jt, Some("0-49"), &[b'a'; 50]).status,
+            202
+        );
+        let r = patch_trace(s, jid, &jt, Some("50-109"), &[b'b'; 60]);
+        assert_eq!(r.status, 403, "{}", r.text);
+        assert_eq!(r.header("job-status"), Some("failed"));
+        let j = wait_job(s, &t, id, jid, LIMIT, |j| j["status"] == "failed");
+        assert!(j["failure_reason"].is_string(), "{j}");
+        // The other job still runs normally.
+        let other = wait_for_job(s, &runner);
+        assert_ne!(other["id"], jid);
+    }
+}
+
+#[test]
+fn a_job_whose_runner_went_silent_is_failed_by_a_later_poll() {
+    for backend in backends() {
+        let s = Server::start(
+            &backend,
+            &[
+                ("TINFORGE_RUNNER_LONG_POLL_SECONDS", "1"),
+                ("TINFORGE_STALE_JOB_SECONDS", "1"),
+                ("TINFORGE_STALE_SWEEP_SECONDS", "1"),
+            ],
+        );
+        let s = &s;
+        eprintln!("-- on {:?}", s.backend_name());
+        s.user("alice");
+        let t = s.legacy_token("alice", "api");
+        let id = project(s, &t, "app");
+        let runner = project_runner(s, &t, id, &[]);
+        commit_files(
+            s,
+            &t,
+            id,
+            "main",
+            &[(".gitlab-ci.yml", "one:\n  script: [echo 1]\n")],
+        );
+        let job = wait_for_job(s, &runner);
+        let (jid, jt) = (
+            job["id"].as_i64().unwrap(),
+            job["token"].as_str().unwrap().to_string(),
+        );
+        std::thread::sleep(Duration::from_millis(2500));
+        assert_eq!(request_job(s, &runner, "").status, 204);
+        let j = wait_job(s, &t, id, jid, LIMIT, |j| j["status"] == "failed");
+        assert_eq!(j["failure_reason"], "stuck_or_timeout_failure", "{j}");
+        let r = put_job(s, jid, &jt, json!({"state": "success"}));
+        assert_eq!(r.status, 403);
+        assert_eq!(r.header("job-status"), Some("failed"));
+    }
 }

@@ -16,6 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use tinforge_authz::{Requirement, Role, Target, require};
 use tinforge_gate::authorized::decode;
 use tinforge_gate::{Authorized, RestRoutes};
@@ -86,9 +87,10 @@ fn status_views(
     for s in rows {
         let author = match s.user_id {
             Some(id) => {
-                if !authors.contains_key(&id) {
-                    let user = users::find(c, id)?.map(|u| views::user(&u, cfg, UserDetail::Basic));
-                    authors.insert(id, user);
+                if let Entry::Vacant(slot) = authors.entry(id) {
+                    slot.insert(
+                        users::find(c, id)?.map(|u| views::user(&u, cfg, UserDetail::Basic)),
+                    );
                 }
                 authors.get(&id).cloned().flatten()
             }
@@ -262,48 +264,54 @@ async fn post_status(
     let given_ref = non_empty(b.ref_name);
     let config = cfg.get_ref().clone();
     let outcome = auth
-        .run(move |c| -> Result<Result<CommitStatusView, String>, ApiError> {
-            let repos = &config.repositories;
-            let sha = commit_id(repos, target.id, &reference).ok_or(COMMIT_NOT_FOUND)?;
-            let pipeline = match b.pipeline_id {
-                Some(id) => Some(
-                    pipelines::find_in_project(c, target.id, id)?
-                        .filter(|p| p.sha == sha)
-                        .filter(|p| given_ref.as_ref().is_none_or(|r| *r == p.ref_name))
-                        .ok_or(ApiError::NotFound("Pipeline for pipeline_id, sha and ref"))?,
-                ),
-                None => pipelines::latest_for_sha(c, target.id, &sha)?
-                    .filter(|p| given_ref.as_ref().is_none_or(|r| *r == p.ref_name)),
-            };
-            let ref_name = match given_ref.or_else(|| pipeline.as_ref().map(|p| p.ref_name.clone()))
-            {
-                Some(r) => r,
-                None => {
-                    let project = projects::find(c, target.id)?.ok_or(StoreError::NotFound)?;
-                    branch_containing(repos, target.id, &sha, &project.default_branch)
-                        .ok_or(ApiError::NotFound("References for commit"))?
+        .run(
+            move |c| -> Result<Result<CommitStatusView, String>, ApiError> {
+                let repos = &config.repositories;
+                let sha = commit_id(repos, target.id, &reference).ok_or(COMMIT_NOT_FOUND)?;
+                let pipeline = match b.pipeline_id {
+                    Some(id) => Some(
+                        pipelines::find_in_project(c, target.id, id)?
+                            .filter(|p| p.sha == sha)
+                            .filter(|p| given_ref.as_ref().is_none_or(|r| *r == p.ref_name))
+                            .ok_or(ApiError::NotFound("Pipeline for pipeline_id, sha and ref"))?,
+                    ),
+                    None => pipelines::latest_for_sha(c, target.id, &sha)?
+                        .filter(|p| given_ref.as_ref().is_none_or(|r| *r == p.ref_name)),
+                };
+                let ref_name = match given_ref
+                    .or_else(|| pipeline.as_ref().map(|p| p.ref_name.clone()))
+                {
+                    Some(r) => r,
+                    None => {
+                        let project = projects::find(c, target.id)?.ok_or(StoreError::NotFound)?;
+                        branch_containing(repos, target.id, &sha, &project.default_branch)
+                            .ok_or(ApiError::NotFound("References for commit"))?
+                    }
+                };
+                let update = StatusUpdate {
+                    project_id: target.id,
+                    sha,
+                    ref_name,
+                    name,
+                    state,
+                    user_id,
+                    target_url,
+                    description: b.description,
+                    coverage: b.coverage,
+                    pipeline_id: pipeline.map(|p| p.id),
+                };
+                match statuses::post(c, &update)? {
+                    Posted::Saved(row) => {
+                        let mut views = status_views(c, std::slice::from_ref(&*row), &config)?;
+                        views
+                            .pop()
+                            .map(Ok)
+                            .ok_or(ApiError::Store(StoreError::NotFound))
+                    }
+                    Posted::Refused(m) => Ok(Err(m)),
                 }
-            };
-            let update = StatusUpdate {
-                project_id: target.id,
-                sha,
-                ref_name,
-                name,
-                state,
-                user_id,
-                target_url,
-                description: b.description,
-                coverage: b.coverage,
-                pipeline_id: pipeline.map(|p| p.id),
-            };
-            match statuses::post(c, &update)? {
-                Posted::Saved(row) => {
-                    let mut views = status_views(c, std::slice::from_ref(&row), &config)?;
-                    views.pop().map(Ok).ok_or(ApiError::Store(StoreError::NotFound))
-                }
-                Posted::Refused(m) => Ok(Err(m)),
-            }
-        })
+            },
+        )
         .await?;
     match outcome {
         Ok(view) => {
@@ -354,7 +362,11 @@ async fn list_statuses(
     let descending = match q.sort.as_deref() {
         None | Some("asc") => false,
         Some("desc") => true,
-        Some(_) => return Err(ApiError::BadRequest("sort does not have a valid value".into())),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "sort does not have a valid value".into(),
+            ));
+        }
     };
     let filter = StatusFilter {
         ref_name: non_empty(q.ref_name),

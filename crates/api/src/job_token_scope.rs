@@ -38,7 +38,9 @@ pub fn declare(r: &mut RestRoutes) {
     let group = "/api/v4/projects/{id}/job_token_scope/groups_allowlist/{target_group_id}";
     r.route("GET", settings, READ)
         .project("id")
-        .summary("Whether the project limits job tokens to its allowlist (project:read, Maintainer+)")
+        .summary(
+            "Whether the project limits job tokens to its allowlist (project:read, Maintainer+)",
+        )
         .to(get_settings);
     r.route("PATCH", settings, WRITE)
         .project("id")
@@ -58,11 +60,15 @@ pub fn declare(r: &mut RestRoutes) {
         .to(remove_project);
     r.route("GET", groups, READ)
         .project("id")
-        .summary("Groups whose projects' job tokens may reach this project (project:read, Maintainer+)")
+        .summary(
+            "Groups whose projects' job tokens may reach this project (project:read, Maintainer+)",
+        )
         .to(list_groups);
     r.route("POST", groups, WRITE)
         .project("id")
-        .summary("Let a group's projects' job tokens reach this project (project:update, Maintainer+)")
+        .summary(
+            "Let a group's projects' job tokens reach this project (project:update, Maintainer+)",
+        )
         .to(add_group);
     r.route("DELETE", group, WRITE)
         .project("id")
@@ -161,6 +167,15 @@ fn added(
     }
 }
 
+/// GitLab's answer for removing what the allowlist does not hold: `400 {"message":"400 Bad
+/// request - Target project is not in the job token scope"}`.
+fn not_listed(kind: &str) -> HttpResponse {
+    message(
+        StatusCode::BAD_REQUEST,
+        format!("400 Bad request - Target {kind} is not in the job token scope"),
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
@@ -246,8 +261,8 @@ async fn add_project(auth: Authorized, params: Params) -> Result<HttpResponse, A
     let principal = auth.principal()?.clone();
     let entry = auth
         .run(move |c| -> Result<_, ApiError> {
-            let id = visible_project(c, &principal, target_id)?
-                .ok_or(ApiError::NotFound("Project"))?;
+            let id =
+                visible_project(c, &principal, target_id)?.ok_or(ApiError::NotFound("Project"))?;
             added(scope::add(c, project_id, Source::Project(id)))
         })
         .await?;
@@ -268,12 +283,14 @@ async fn add_project(auth: Authorized, params: Params) -> Result<HttpResponse, A
 
 async fn remove_project(auth: Authorized, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let project_id = project_of(&auth)?.id;
-    let target_id = path_id(&req, "target_project_id").ok_or(ApiError::NotFound("Project"))?;
+    let Some(target_id) = path_id(&req, "target_project_id") else {
+        return Ok(not_listed("project"));
+    };
     let removed = auth
         .run(move |c| scope::remove(c, project_id, Source::Project(target_id)))
         .await?;
     if !removed {
-        return Err(ApiError::NotFound("Project"));
+        return Ok(not_listed("project"));
     }
     tracing::info!(
         project.id = project_id,
@@ -301,7 +318,10 @@ async fn list_groups(
                 .collect();
             let tree = GroupTree::load(c, ids.iter().copied())?;
             // In the order they were added; groups deleted since are gone from the list.
-            let present: Vec<i64> = ids.into_iter().filter(|id| tree.get(*id).is_some()).collect();
+            let present: Vec<i64> = ids
+                .into_iter()
+                .filter(|id| tree.get(*id).is_some())
+                .collect();
             let (total, chosen) = page.cut(present);
             let items: Vec<Value> = chosen
                 .iter()
@@ -326,8 +346,7 @@ async fn add_group(auth: Authorized, params: Params) -> Result<HttpResponse, Api
     let principal = auth.principal()?.clone();
     let entry = auth
         .run(move |c| -> Result<_, ApiError> {
-            let id =
-                visible_group(c, &principal, target_id)?.ok_or(ApiError::NotFound("Group"))?;
+            let id = visible_group(c, &principal, target_id)?.ok_or(ApiError::NotFound("Group"))?;
             added(scope::add(c, project_id, Source::Group(id)))
         })
         .await?;
@@ -348,12 +367,14 @@ async fn add_group(auth: Authorized, params: Params) -> Result<HttpResponse, Api
 
 async fn remove_group(auth: Authorized, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let project_id = project_of(&auth)?.id;
-    let target_id = path_id(&req, "target_group_id").ok_or(ApiError::NotFound("Group"))?;
+    let Some(target_id) = path_id(&req, "target_group_id") else {
+        return Ok(not_listed("group"));
+    };
     let removed = auth
         .run(move |c| scope::remove(c, project_id, Source::Group(target_id)))
         .await?;
     if !removed {
-        return Err(ApiError::NotFound("Group"));
+        return Ok(not_listed("group"));
     }
     tracing::info!(
         project.id = project_id,

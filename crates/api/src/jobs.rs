@@ -338,11 +338,14 @@ async fn erase(
     let (view, orphaned) = auth
         .run(move |c| -> Result<_, ApiError> {
             let job = job_in(c, target.id, id)?;
+            // GitLab's `erasable?`: finished, with a log or artifacts to erase.
             let finished = job
                 .status
                 .parse::<JobStatus>()
                 .is_ok_and(|s| s.is_finished());
-            if !finished || job.erased_at.is_some() {
+            let has_log = job.trace_size > 0 || !job.trace_preamble.is_empty();
+            let has_artifacts = artifacts::find_for_job(c, job.id)?.is_some();
+            if !finished || job.erased_at.is_some() || !(has_log || has_artifacts) {
                 return Err(ApiError::Forbidden(Some("Job is not erasable!".into())));
             }
             let removed = tinforge_store::write_transaction(c, |c| -> Result<_, StoreError> {

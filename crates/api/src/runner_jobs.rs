@@ -14,7 +14,8 @@
 //! log update interval, default 3), `TINFORGE_TRACE_MAX_BYTES` (a job's log, default 64 MiB;
 //! beyond it the job fails and the runner is told to stop), `TINFORGE_ARTIFACTS_MAX_BYTES` (one
 //! archive, default 100 MiB), `TINFORGE_STALE_JOB_SECONDS` (a running job whose runner is silent
-//! this long is failed, default 900; checked at most once a minute).
+//! this long is failed, default 900), `TINFORGE_STALE_SWEEP_SECONDS` (how often polls look for
+//! such jobs, at most once per this many seconds per instance, default 60).
 
 use crate::ApiConfig;
 use crate::error::ApiError;
@@ -118,7 +119,7 @@ static LAST_SWEEP: AtomicI64 = AtomicI64::new(0);
 fn sweep_due() -> bool {
     let now = chrono::Utc::now().timestamp();
     let last = LAST_SWEEP.load(Ordering::Relaxed);
-    now - last >= 60
+    now - last >= env_number("TINFORGE_STALE_SWEEP_SECONDS", 60) as i64
         && LAST_SWEEP
             .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
@@ -463,11 +464,18 @@ fn payload_of(
         .map(Ok)
         .unwrap_or_else(|| runner_store::project_git_depth(conn, project.id).map(i64::from))?
         .max(0);
-    runner_store::ensure_pipeline_ref(
+    // The persistent ref is sent only when it exists in the repository.
+    let persistent = match runner_store::ensure_pipeline_ref(
         &cfg.repositories.path(project.id),
         pipeline.id,
         &pipeline.sha,
-    )?;
+    ) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(pipeline.id = pipeline.id, error = %e, "pipeline ref not made; not sent");
+            false
+        }
+    };
 
     let steps = spec
         .as_ref()
@@ -568,7 +576,10 @@ fn payload_of(
                 &pipeline.ref_name,
                 pipeline.tag,
                 depth,
-            ),
+            )
+            .into_iter()
+            .filter(|r| persistent || !r.contains(":refs/pipelines/"))
+            .collect(),
             depth,
             protected: None,
         },
@@ -740,6 +751,7 @@ async fn update_job(
             "state does not have a valid value".into(),
         ));
     }
+    let repositories = cfg.repositories.clone();
     let outcome = auth
         .run(move |c| -> Result<_, ApiError> {
             let job = match job_of_token(c, digest, path_job)? {
@@ -757,6 +769,14 @@ async fn update_job(
                             .map_err(ci_error)?;
                     let after = jobs::find(c, job.id)?.map(|j| j.status).unwrap_or_default();
                     tracing::info!(job.id = job.id, status = %after, "job finished by its runner");
+                    if settled.finished
+                        && let Err(e) = runner_store::remove_pipeline_ref(
+                            &repositories.path(job.project_id),
+                            job.pipeline_id,
+                        )
+                    {
+                        tracing::warn!(pipeline.id = job.pipeline_id, error = %e, "pipeline ref not removed");
+                    }
                     Ok(Ok((after, settled.released)))
                 }
                 _ => {

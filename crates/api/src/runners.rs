@@ -55,6 +55,9 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("DELETE", "/api/v4/runners", RUNNER_DELETE)
         .summary("Unregister the runner of the given runner token (runner protocol)")
         .to(unregister);
+    r.route("DELETE", "/api/v4/runners/managers", RUNNER_DELETE)
+        .summary("Unregister one runner manager (system_id) of a runner token; the runner stays (runner protocol)")
+        .to(unregister_manager);
     r.route("POST", "/api/v4/runners/verify", RUNNER_READ)
         .summary("Check a runner token (runner protocol)")
         .to(verify);
@@ -89,12 +92,14 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .summary("Replace a runner's token (who may edit the runner)")
     .to(reset_token_by_id);
-    r.route("GET", "/api/v4/projects/{id}/runners", READ)
-        .project("id")
-        .summary(
-            "Runners available to a project: its own, its groups', the instance's (Maintainer+)",
-        )
-        .to(list_project_runners);
+    r.route(
+        "GET",
+        "/api/v4/projects/{id}/runners",
+        READ.min_role(Role::Maintainer),
+    )
+    .project("id")
+    .summary("Runners available to a project: its own, its groups', the instance's (Maintainer+)")
+    .to(list_project_runners);
     r.route(
         "POST",
         "/api/v4/projects/{id}/runners",
@@ -104,6 +109,14 @@ pub fn declare(r: &mut RestRoutes) {
     .summary("Enable a project runner on this project (Maintainer of both projects)")
     .to(enable_project_runner);
     r.route(
+        "POST",
+        "/api/v4/projects/{id}/runners/reset_registration_token",
+        UPDATE.min_role(Role::Maintainer),
+    )
+    .project("id")
+    .summary("A new registration token for the project (the old one stops working; Maintainer+)")
+    .to(reset_project_registration_token);
+    r.route(
         "DELETE",
         "/api/v4/projects/{id}/runners/{runner_id}",
         UPDATE.min_role(Role::Maintainer),
@@ -112,19 +125,13 @@ pub fn declare(r: &mut RestRoutes) {
     .summary("Disable a project runner on this project (Maintainer+)")
     .to(disable_project_runner);
     r.route(
-        "POST",
-        "/api/v4/projects/{id}/runners/reset_registration_token",
-        UPDATE.min_role(Role::Maintainer),
+        "GET",
+        "/api/v4/groups/{id}/runners",
+        READ.min_role(Role::Maintainer),
     )
-    .project("id")
-    .summary("A new registration token for the project (the old one stops working; Maintainer+)")
-    .to(reset_project_registration_token);
-    r.route("GET", "/api/v4/groups/{id}/runners", READ)
-        .group("id")
-        .summary(
-            "Runners available to a group: its own and its parents', the instance's (Maintainer+)",
-        )
-        .to(list_group_runners);
+    .group("id")
+    .summary("Runners available to a group: its own and its parents', the instance's (Maintainer+)")
+    .to(list_group_runners);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1128,6 +1135,17 @@ async fn register(
     let resolver = state_of(&req)?.resolver.clone();
     let details = auth
         .run(move |c| -> Result<_, ApiError> {
+            // gitlab-runner registers with any token that is not `glrt-`: a runner token
+            // created through `POST /user/runners` is answered like verify (the settings stay
+            // the server's, as for GitLab's authentication tokens).
+            if let Some(r) = runner_by_token(c, &resolver, &token)? {
+                runners::record_contact(c, r.id, &contact)?;
+                return Ok(TokenDetails {
+                    id: r.id,
+                    token,
+                    token_expires_at: None,
+                });
+            }
             let scope = check_registration_token(c, &resolver, &token)?.ok_or_else(forbidden)?;
             let (kind, group_id, project_ids) = match scope {
                 RegistrationScope::Project(id) => ("project_type", None, vec![id]),
@@ -1138,14 +1156,7 @@ async fn register(
                 c,
                 &attrs.new_runner(kind, group_id, project_ids, digest, true, None),
             )?;
-            runners::record_contact(
-                c,
-                row.id,
-                &Contact {
-                    ip_address: contact.ip_address.clone(),
-                    ..contact
-                },
-            )?;
+            runners::record_contact(c, row.id, &contact)?;
             tracing::info!(runner.id = row.id, runner.kind = kind, "runner registered");
             Ok(TokenDetails {
                 id: row.id,
@@ -1168,6 +1179,22 @@ async fn unregister(
         let r = runner_by_token(c, &resolver, &token)?.ok_or_else(forbidden)?;
         runners::delete(c, r.id)?;
         tracing::info!(runner.id = r.id, "runner unregistered");
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Runner managers are not kept apart: a known token's manager is gone at once (204).
+async fn unregister_manager(
+    auth: Authorized,
+    req: HttpRequest,
+    params: Params,
+) -> Result<HttpResponse, ApiError> {
+    let token = presented_runner_token(&req, &params).ok_or_else(forbidden)?;
+    let resolver = state_of(&req)?.resolver.clone();
+    auth.run(move |c| -> Result<_, ApiError> {
+        runner_by_token(c, &resolver, &token)?.ok_or_else(forbidden)?;
         Ok(())
     })
     .await?;

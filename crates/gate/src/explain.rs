@@ -103,6 +103,19 @@ pub fn explain(
             },
         ),
     });
+    if !req.takes_principal() {
+        // The runner protocol, a job's own calls and the trigger API check their own token
+        // against what they name; a user's token is never what they take.
+        steps.push(Step {
+            check: "credential",
+            ok: false,
+            detail: format!(
+                "this endpoint takes a {} in the request, not a user's token",
+                req.authenticates.as_str().replace('_', " ")
+            ),
+        });
+        return Ok(verdict(label, req, steps, 403, "other_credential"));
+    }
     let user_id = principal.map(|p| p.user_id);
     let target = match target_ref {
         Some((spec, reference)) => {

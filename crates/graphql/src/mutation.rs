@@ -14,9 +14,9 @@ use crate::scope::RequestScope;
 use crate::types::{
     DestroyContainerRepositoryInput, DestroyContainerRepositoryPayload,
     DestroyContainerRepositoryTagsInput, DestroyContainerRepositoryTagsPayload, Group, Issue,
-    MergeRequest, Note, PipelineChange, PipelineCreateInput, PipelineCreatePayload,
-    PipelineDestroyPayload, PipelineIdInput, PipelinePayload, Project, VisibilityLevel, parse_gid,
-    with_authors,
+    MergeRequest, Note, PipelineCancelInput, PipelineCancelPayload, PipelineCreateInput,
+    PipelineCreatePayload, PipelineDestroyInput, PipelineDestroyPayload, PipelineRetryInput,
+    PipelineRetryPayload, Project, VisibilityLevel, parse_gid, with_authors,
 };
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use tinforge_authz::{Role, Target, Visibility};
@@ -687,9 +687,9 @@ declared_fields! {
         async fn pipeline_cancel(
             &self,
             ctx: &Context<'_>,
-            input: PipelineIdInput,
-        ) -> Result<Option<PipelinePayload>> {
-            crate::types::pipeline_change(ctx, input, PipelineChange::Cancel).await.map(Some)
+            input: PipelineCancelInput,
+        ) -> Result<Option<PipelineCancelPayload>> {
+            crate::types::pipeline_cancel(ctx, input).await.map(Some)
         }
 
         /// Retries a pipeline's failed and canceled jobs (pipeline:update, Developer+).
@@ -701,9 +701,9 @@ declared_fields! {
         async fn pipeline_retry(
             &self,
             ctx: &Context<'_>,
-            input: PipelineIdInput,
-        ) -> Result<Option<PipelinePayload>> {
-            crate::types::pipeline_change(ctx, input, PipelineChange::Retry).await.map(Some)
+            input: PipelineRetryInput,
+        ) -> Result<Option<PipelineRetryPayload>> {
+            crate::types::pipeline_retry(ctx, input).await.map(Some)
         }
 
         /// Deletes a pipeline with its jobs, logs and artifacts (pipeline:delete, Owner).
@@ -715,7 +715,7 @@ declared_fields! {
         async fn pipeline_destroy(
             &self,
             ctx: &Context<'_>,
-            input: PipelineIdInput,
+            input: PipelineDestroyInput,
         ) -> Result<Option<PipelineDestroyPayload>> {
             crate::types::pipeline_destroy(ctx, input).await.map(Some)
         }

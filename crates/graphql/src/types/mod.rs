@@ -24,10 +24,10 @@ pub use issue::{IssuableState, Issue, IssueState, Label, Note};
 pub use merge_request::{MergeRequest, MergeRequestState, with_authors};
 pub use namespace::Namespace;
 pub use pipeline::{
-    Change as PipelineChange, CiJob, CiJobStatus, CiPipelineId, Pipeline, PipelineCreateInput,
-    PipelineCreatePayload, PipelineDestroyPayload, PipelineIdInput, PipelinePayload,
-    PipelineStatusEnum, change as pipeline_change, create as pipeline_create,
-    destroy as pipeline_destroy,
+    CiJob, CiJobStatus, CiPipelineId, Pipeline, PipelineCancelInput, PipelineCancelPayload,
+    PipelineCreateInput, PipelineCreatePayload, PipelineDestroyInput, PipelineDestroyPayload,
+    PipelineRetryInput, PipelineRetryPayload, PipelineStatusEnum, cancel as pipeline_cancel,
+    create as pipeline_create, destroy as pipeline_destroy, retry as pipeline_retry,
 };
 pub use project::Project;
 pub use repository::{Commit, Repository, RepositoryRef};

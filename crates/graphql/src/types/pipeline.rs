@@ -18,12 +18,13 @@ use async_graphql::{
     Scalar, ScalarType, SimpleObject, Value,
 };
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use tinforge_authz::TokenKind;
+use tinforge_ci::PipelineSource;
 use tinforge_ci::queue::JobQueue;
 use tinforge_ci::service::progress::{self, Settled};
 use tinforge_ci::service::{CiError, Created, PipelineRequest, create_pipeline};
-use tinforge_ci::PipelineSource;
 use tinforge_store::ci::jobs::{self, JobRow};
 use tinforge_store::ci::pipelines::{self, PipelineFilter, PipelineRow};
 use tinforge_store::{DbConnection, StoreError, projects, users};
@@ -243,13 +244,12 @@ impl Pipeline {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let user = match row.user_id {
-                Some(id) => {
-                    if !seen.contains_key(&id) {
-                        let u = users::find(c, id)?.map(|u| User::from_row(&u, base));
-                        seen.insert(id, u);
-                    }
-                    seen.get(&id).cloned().flatten()
-                }
+                Some(id) => match seen.entry(id) {
+                    Entry::Occupied(hit) => hit.get().clone(),
+                    Entry::Vacant(slot) => slot
+                        .insert(users::find(c, id)?.map(|u| User::from_row(&u, base)))
+                        .clone(),
+                },
                 None => None,
             };
             out.push(Pipeline::new(row, project_path, user));
@@ -273,6 +273,8 @@ impl Pipeline {
 impl Pipeline {
     /// Jobs of the pipeline, by id (part of reading the pipeline). `retried: false` leaves out
     /// jobs that were retried, `true` lists only those; absent lists all.
+    // GraphQL arguments (filters, `first`/`after`/`last`/`before`) are parameters.
+    #[allow(clippy::too_many_arguments)]
     async fn jobs(
         &self,
         ctx: &Context<'_>,
@@ -290,7 +292,11 @@ impl Pipeline {
         let items = rows
             .into_iter()
             .filter(|j| retried.is_none_or(|r| j.retried == r))
-            .filter(|j| wanted.as_ref().is_none_or(|w| w.contains(&j.status.as_str())))
+            .filter(|j| {
+                wanted
+                    .as_ref()
+                    .is_none_or(|w| w.contains(&j.status.as_str()))
+            })
             .map(|j| (j.id, CiJob::new(&j, &self.project_path)))
             .collect();
         page(items, &PageArgs::new(after, before, first, last)).map(Some)
@@ -584,25 +590,53 @@ pub struct PipelineCreatePayload {
     pub pipeline: Option<Pipeline>,
 }
 
-/// Input of `pipelineCancel`, `pipelineRetry` and `pipelineDestroy`.
+/// Input of `pipelineCancel`.
 #[derive(InputObject)]
-#[graphql(name = "PipelineIdInput")]
-pub struct PipelineIdInput {
+pub struct PipelineCancelInput {
     /// A unique identifier for the client performing the mutation.
     pub client_mutation_id: Option<String>,
     /// ID of the pipeline to mutate.
     pub id: CiPipelineId,
 }
 
-/// Payload of `pipelineCancel` and `pipelineRetry`.
+/// Payload of `pipelineCancel`.
 #[derive(SimpleObject)]
-pub struct PipelinePayload {
+pub struct PipelineCancelPayload {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// Errors encountered during the mutation.
+    pub errors: Vec<String>,
+    /// The pipeline after the cancellation.
+    pub pipeline: Option<Pipeline>,
+}
+
+/// Input of `pipelineRetry`.
+#[derive(InputObject)]
+pub struct PipelineRetryInput {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// ID of the pipeline to mutate.
+    pub id: CiPipelineId,
+}
+
+/// Payload of `pipelineRetry`.
+#[derive(SimpleObject)]
+pub struct PipelineRetryPayload {
     /// A unique identifier for the client performing the mutation.
     pub client_mutation_id: Option<String>,
     /// Errors encountered during the mutation.
     pub errors: Vec<String>,
     /// The pipeline after the mutation.
     pub pipeline: Option<Pipeline>,
+}
+
+/// Input of `pipelineDestroy`.
+#[derive(InputObject)]
+pub struct PipelineDestroyInput {
+    /// A unique identifier for the client performing the mutation.
+    pub client_mutation_id: Option<String>,
+    /// ID of the pipeline to mutate.
+    pub id: CiPipelineId,
 }
 
 /// Payload of `pipelineDestroy`.
@@ -654,8 +688,7 @@ pub async fn create(
     } else {
         PipelineSource::Api
     };
-    let mut request =
-        PipelineRequest::new(project.row.id, &input.ref_name, source, caller.user_id);
+    let mut request = PipelineRequest::new(project.row.id, &input.ref_name, source, caller.user_id);
     request.variables = input
         .variables
         .unwrap_or_default()
@@ -704,30 +737,47 @@ pub async fn create(
     })
 }
 
-/// What `pipelineCancel` and `pipelineRetry` do to a pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    Cancel,
-    Retry,
+/// Cancels the pipeline whose project the guard judged (its unfinished jobs).
+pub async fn cancel(
+    ctx: &Context<'_>,
+    input: PipelineCancelInput,
+) -> Result<PipelineCancelPayload> {
+    let (errors, pipeline) = change(ctx, input.id, false).await?;
+    Ok(PipelineCancelPayload {
+        client_mutation_id: input.client_mutation_id,
+        errors,
+        pipeline,
+    })
 }
 
-/// Cancels or retries the pipeline whose project the guard judged.
-pub async fn change(
+/// Retries the pipeline whose project the guard judged (its failed and canceled jobs).
+pub async fn retry(ctx: &Context<'_>, input: PipelineRetryInput) -> Result<PipelineRetryPayload> {
+    let (errors, pipeline) = change(ctx, input.id, true).await?;
+    Ok(PipelineRetryPayload {
+        client_mutation_id: input.client_mutation_id,
+        errors,
+        pipeline,
+    })
+}
+
+/// Cancels or retries a pipeline: the payload's errors and the pipeline afterwards.
+async fn change(
     ctx: &Context<'_>,
-    input: PipelineIdInput,
-    what: Change,
-) -> Result<PipelinePayload> {
+    id: CiPipelineId,
+    retry: bool,
+) -> Result<(Vec<String>, Option<Pipeline>)> {
     let scope = RequestScope::of(ctx)?;
     let caller = scope.principal.clone().ok_or_else(unauthenticated)?;
-    let (id, base) = (input.id.0, scope.external_url.clone());
+    let (id, base) = (id.0, scope.external_url.clone());
     let outcome = scope
         .run(move |c| {
             if pipelines::find(c, id)?.is_none() {
                 return Ok(None);
             }
-            let result: Result<Settled, CiError> = match what {
-                Change::Cancel => progress::cancel_pipeline(c, id),
-                Change::Retry => progress::retry_pipeline(c, id, caller.user_id),
+            let result: Result<Settled, CiError> = if retry {
+                progress::retry_pipeline(c, id, caller.user_id)
+            } else {
+                progress::cancel_pipeline(c, id)
             };
             let outcome = match result {
                 Ok(settled) => Ok(settled.released),
@@ -745,16 +795,15 @@ pub async fn change(
         }
         Err(message) => vec![message],
     };
-    Ok(PipelinePayload {
-        client_mutation_id: input.client_mutation_id,
-        errors,
-        pipeline,
-    })
+    Ok((errors, pipeline))
 }
 
 /// Deletes the pipeline whose project the guard judged, with its jobs, logs and artifact rows
 /// (artifact blobs are left to the blob store's collection).
-pub async fn destroy(ctx: &Context<'_>, input: PipelineIdInput) -> Result<PipelineDestroyPayload> {
+pub async fn destroy(
+    ctx: &Context<'_>,
+    input: PipelineDestroyInput,
+) -> Result<PipelineDestroyPayload> {
     let scope = RequestScope::of(ctx)?;
     let id = input.id.0;
     let deleted = scope
@@ -785,23 +834,34 @@ mod tests {
     #[test]
     fn ids_statuses_and_order() {
         assert_eq!(
-            <CiPipelineId as ScalarType>::parse(Value::String("gid://gitlab/Ci::Pipeline/7".into()))
-                .unwrap(),
+            <CiPipelineId as ScalarType>::parse(Value::String(
+                "gid://gitlab/Ci::Pipeline/7".into()
+            ))
+            .unwrap(),
             CiPipelineId(7)
         );
         assert!(
             <CiPipelineId as ScalarType>::parse(Value::String("gid://gitlab/Ci::Build/7".into()))
                 .is_err()
         );
-        assert_eq!(PipelineStatusEnum::of("canceling"), PipelineStatusEnum::Canceling);
+        assert_eq!(
+            PipelineStatusEnum::of("canceling"),
+            PipelineStatusEnum::Canceling
+        );
         assert_eq!(CiJobStatus::Manual.as_str(), "manual");
         let items = (1..=5).map(|i| (i as i64, i)).collect::<Vec<_>>();
         let p = newest_first(items.clone(), &PageArgs::new(None, None, Some(2), None)).unwrap();
-        assert_eq!(p.edges.iter().map(|e| e.node).collect::<Vec<_>>(), vec![5, 4]);
+        assert_eq!(
+            p.edges.iter().map(|e| e.node).collect::<Vec<_>>(),
+            vec![5, 4]
+        );
         assert!(p.has_next_page);
         let after = Some(IdCursor(4).encode_cursor());
         let p = newest_first(items, &PageArgs::new(after, None, Some(10), None)).unwrap();
-        assert_eq!(p.edges.iter().map(|e| e.node).collect::<Vec<_>>(), vec![3, 2, 1]);
+        assert_eq!(
+            p.edges.iter().map(|e| e.node).collect::<Vec<_>>(),
+            vec![3, 2, 1]
+        );
         assert!(p.has_previous_page && !p.has_next_page);
     }
 }

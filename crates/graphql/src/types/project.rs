@@ -6,8 +6,8 @@ use super::issue::{IssuableState, Issue, issue_cursor, issue_page};
 use super::merge_request::{MergeRequest, MergeRequestState, with_authors};
 use super::namespace::Namespace;
 use super::pipeline::{
-    CiPipelineId, Pipeline, PipelineArgs, PipelineScopeEnum, PipelineStatusEnum,
-    project_pipeline, project_pipelines,
+    CiPipelineId, Pipeline, PipelineArgs, PipelineScopeEnum, PipelineStatusEnum, project_pipeline,
+    project_pipelines,
 };
 use super::repository::{Repository, RepositoryRef};
 use super::scalars::{Time, gid};

@@ -206,3 +206,66 @@ pub fn projects_reachable_from(
     out.dedup();
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::variables::tests::{group, on_every_backend, project, user};
+    use crate::projects::Namespace;
+
+    #[test]
+    fn job_tokens_reach_projects_that_list_them_or_do_not_limit() {
+        on_every_backend(|conn| {
+            let alice = user(conn, "alice");
+            let acme = group(conn, "acme", None, &alice);
+            let sub = group(conn, "tools", Some(&acme), &alice);
+            let source = project(conn, "source", Namespace::Group(&sub), &alice);
+            let by_project = project(conn, "by-project", Namespace::Group(&acme), &alice);
+            let by_group = project(conn, "by-group", Namespace::Group(&acme), &alice);
+            let closed = project(conn, "closed", Namespace::Group(&acme), &alice);
+            let open = project(conn, "open", Namespace::Group(&acme), &alice);
+
+            assert!(scope_enabled(conn, closed.id).unwrap());
+            add(conn, by_project.id, Source::Project(source.id)).unwrap();
+            add(conn, by_group.id, Source::Group(acme.id)).unwrap();
+            // Listing another project or group does not let the source in.
+            add(conn, closed.id, Source::Project(by_project.id)).unwrap();
+            set_scope_enabled(conn, open.id, false).unwrap();
+            assert!(!scope_enabled(conn, open.id).unwrap());
+            // The source's own setting says nothing about where its tokens go.
+            set_scope_enabled(conn, source.id, false).unwrap();
+
+            let ancestors = [sub.id, acme.id];
+            let mut expected = vec![by_project.id, by_group.id, open.id];
+            expected.sort_unstable();
+            assert_eq!(
+                projects_reachable_from(conn, source.id, &ancestors).unwrap(),
+                expected
+            );
+            // Without the groups, the group entry does not count.
+            let mut without = vec![by_project.id, open.id];
+            without.sort_unstable();
+            assert_eq!(
+                projects_reachable_from(conn, source.id, &[]).unwrap(),
+                without
+            );
+
+            assert!(matches!(
+                add(conn, by_project.id, Source::Project(source.id)),
+                Err(StoreError::Conflict(_))
+            ));
+            assert!(matches!(
+                add(conn, source.id, Source::Project(source.id)),
+                Err(StoreError::Invalid(_))
+            ));
+            assert_eq!(allowlist(conn, by_group.id, SOURCE_GROUP).unwrap().len(), 1);
+            assert!(remove(conn, by_project.id, Source::Project(source.id)).unwrap());
+            assert!(!remove(conn, by_project.id, Source::Project(source.id)).unwrap());
+            set_scope_enabled(conn, open.id, true).unwrap();
+            assert_eq!(
+                projects_reachable_from(conn, source.id, &ancestors).unwrap(),
+                [by_group.id]
+            );
+        });
+    }
+}

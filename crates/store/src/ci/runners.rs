@@ -371,20 +371,44 @@ pub fn project_git_depth(conn: &mut DbConnection, project_id: i64) -> Result<i32
 }
 
 /// Points `refs/pipelines/<pipeline_id>` of the bare repository at `repo` to `sha`, so the
-/// job's fetch of the persistent ref finds it (and the commit stays reachable).
+/// job's fetch of the persistent ref finds it (and the commit stays reachable). Jobs of one
+/// pipeline handed out at once race for the ref's lock: a ref already at `sha` is fine, and a
+/// lost race is retried.
 pub fn ensure_pipeline_ref(repo: &Path, pipeline_id: i64, sha: &str) -> Result<(), StoreError> {
     let fail = |e: git2::Error| StoreError::Invalid(format!("pipeline ref: {}", e.message()));
     let repository = git2::Repository::open_bare(repo).map_err(fail)?;
     let oid = git2::Oid::from_str(sha).map_err(fail)?;
-    repository
-        .reference(
-            &format!("refs/pipelines/{pipeline_id}"),
-            oid,
-            true,
-            "pipeline",
-        )
-        .map_err(fail)?;
-    Ok(())
+    let name = format!("refs/pipelines/{pipeline_id}");
+    let mut attempt = 0;
+    loop {
+        if repository
+            .find_reference(&name)
+            .ok()
+            .and_then(|r| r.target())
+            == Some(oid)
+        {
+            return Ok(());
+        }
+        match repository.reference(&name, oid, true, "pipeline") {
+            Ok(_) => return Ok(()),
+            Err(_) if attempt < 20 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10 * attempt));
+            }
+            Err(e) => return Err(fail(e)),
+        }
+    }
+}
+
+/// Removes `refs/pipelines/<pipeline_id>` once the pipeline finished (a retry makes it again).
+pub fn remove_pipeline_ref(repo: &Path, pipeline_id: i64) -> Result<(), StoreError> {
+    let fail = |e: git2::Error| StoreError::Invalid(format!("pipeline ref: {}", e.message()));
+    let repository = git2::Repository::open_bare(repo).map_err(fail)?;
+    match repository.find_reference(&format!("refs/pipelines/{pipeline_id}")) {
+        Ok(mut r) => r.delete().map_err(fail),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(()),
+        Err(e) => Err(fail(e)),
+    }
 }
 
 #[cfg(test)]

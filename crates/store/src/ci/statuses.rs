@@ -156,7 +156,7 @@ pub struct StatusUpdate {
 /// What a POST did: the status it created or moved, or why it could not.
 #[derive(Debug, Clone)]
 pub enum Posted {
-    Saved(StatusRow),
+    Saved(Box<StatusRow>),
     Refused(String),
 }
 
@@ -227,7 +227,7 @@ pub fn post(conn: &mut DbConnection, update: &StatusUpdate) -> Result<Posted, St
             .find(id)
             .select(StatusRow::as_select())
             .first(conn)?;
-        Ok(Posted::Saved(row))
+        Ok(Posted::Saved(Box::new(row)))
     })
 }
 

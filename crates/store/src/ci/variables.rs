@@ -404,3 +404,217 @@ pub fn for_pipeline(
     rows.sort_by_key(|v| (rank(v), v.id));
     Ok(rows)
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! On a real database: SQLite always, PostgreSQL too when `TINFORGE_TEST_DATABASE_URL` is
+    //! set. The fixtures are shared with the job token scope's tests.
+
+    use super::*;
+    use crate::connection::DatabaseUrl;
+    use crate::groups::{GroupRow, NewGroup};
+    use crate::projects::{Namespace, NewProject, ProjectRow};
+    use crate::users::{NewUser, User};
+    use crate::{Store, users};
+    use diesel::RunQueryDsl;
+    use tinforge_authz::Visibility;
+
+    /// Runs `scenario` on a fresh SQLite database, and on a fresh PostgreSQL one when asked.
+    pub(crate) fn on_every_backend(scenario: impl Fn(&mut DbConnection)) {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let file = std::env::temp_dir().join(format!(
+            "tinforge-ci-store-{}-{stamp}.sqlite3",
+            std::process::id()
+        ));
+        {
+            let store = Store::open(&DatabaseUrl::Sqlite(file.clone()), 1).unwrap();
+            scenario(&mut store.conn().unwrap());
+        }
+        let _ = std::fs::remove_file(&file);
+        if let Ok(base) = std::env::var("TINFORGE_TEST_DATABASE_URL")
+            && !base.is_empty()
+        {
+            let name = format!(
+                "tf_ci_store_{}_{}",
+                std::process::id(),
+                stamp % 1_000_000_000
+            );
+            let mut admin = diesel::PgConnection::establish(&base).unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .unwrap();
+            let (head, _) = base.rsplit_once('/').unwrap();
+            {
+                let store =
+                    Store::open(&DatabaseUrl::Postgres(format!("{head}/{name}")), 1).unwrap();
+                scenario(&mut store.conn().unwrap());
+            }
+            diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .unwrap();
+        }
+    }
+
+    pub(crate) fn user(conn: &mut DbConnection, name: &str) -> User {
+        let email = format!("{name}@example.com");
+        users::create(
+            conn,
+            &NewUser {
+                username: name,
+                email: &email,
+                name,
+                password: "password123",
+                is_admin: false,
+            },
+        )
+        .unwrap()
+    }
+
+    pub(crate) fn group(
+        conn: &mut DbConnection,
+        path: &str,
+        parent: Option<&GroupRow>,
+        owner: &User,
+    ) -> GroupRow {
+        groups::create(
+            conn,
+            &NewGroup {
+                name: path,
+                path,
+                description: "",
+                visibility: Visibility::Private,
+                parent,
+                owner_id: Some(owner.id),
+            },
+        )
+        .unwrap()
+    }
+
+    pub(crate) fn project(
+        conn: &mut DbConnection,
+        path: &str,
+        namespace: Namespace<'_>,
+        creator: &User,
+    ) -> ProjectRow {
+        projects::create(
+            conn,
+            &NewProject {
+                namespace,
+                name: path,
+                path,
+                description: "",
+                visibility: Visibility::Private,
+                default_branch: None,
+                merge_method: None,
+                creator_id: creator.id,
+            },
+        )
+        .unwrap()
+    }
+
+    fn set(conn: &mut DbConnection, owner: Owner, key: &str, value: &str, protected: bool) {
+        let mut spec = VariableSpec::new(key, value);
+        spec.protected = protected;
+        create(conn, owner, &spec).unwrap();
+    }
+
+    #[test]
+    fn pipelines_get_instance_then_groups_from_the_root_then_the_project() {
+        on_every_backend(|conn| {
+            let alice = user(conn, "alice");
+            let root = group(conn, "acme", None, &alice);
+            let sub = group(conn, "tools", Some(&root), &alice);
+            let other = group(conn, "other", None, &alice);
+            let p = project(conn, "anvil", Namespace::Group(&sub), &alice);
+            let personal = project(
+                conn,
+                "mine",
+                Namespace::User {
+                    id: alice.id,
+                    username: &alice.username,
+                },
+                &alice,
+            );
+            // Created in an order unlike the precedence.
+            set(conn, Owner::Project(p.id), "WHO", "project", false);
+            set(conn, Owner::Group(sub.id), "WHO", "sub", false);
+            set(conn, Owner::Instance, "WHO", "instance", false);
+            set(conn, Owner::Group(root.id), "WHO", "root", false);
+            set(conn, Owner::Group(other.id), "WHO", "unrelated", false);
+            set(conn, Owner::Group(root.id), "DEPLOY_KEY", "secret", true);
+            set(conn, Owner::Project(personal.id), "WHO", "personal", false);
+            let mut scoped = VariableSpec::new("WHO", "production only");
+            scoped.environment_scope = "production".into();
+            create(conn, Owner::Project(p.id), &scoped).unwrap();
+
+            let values = |rows: Vec<VariableRow>| -> Vec<(String, String)> {
+                rows.into_iter().map(|v| (v.key, v.value)).collect()
+            };
+            let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+            assert_eq!(
+                values(for_pipeline(conn, p.id, false).unwrap()),
+                [
+                    pair("WHO", "instance"),
+                    pair("WHO", "root"),
+                    pair("WHO", "sub"),
+                    pair("WHO", "project"),
+                ]
+            );
+            assert_eq!(
+                values(for_pipeline(conn, p.id, true).unwrap()),
+                [
+                    pair("WHO", "instance"),
+                    pair("WHO", "root"),
+                    pair("DEPLOY_KEY", "secret"),
+                    pair("WHO", "sub"),
+                    pair("WHO", "project"),
+                ]
+            );
+            assert_eq!(
+                values(for_pipeline(conn, personal.id, true).unwrap()),
+                [pair("WHO", "instance"), pair("WHO", "personal")]
+            );
+            assert!(matches!(
+                for_pipeline(conn, 9_999, false),
+                Err(StoreError::NotFound)
+            ));
+
+            // Keys are unique per owner and scope.
+            let dup = create(
+                conn,
+                Owner::Group(sub.id),
+                &VariableSpec::new("WHO", "again"),
+            );
+            assert!(
+                matches!(dup, Err(StoreError::Conflict(m)) if m == "(WHO) has already been taken")
+            );
+            let found = find(conn, Owner::Project(p.id), "WHO", None);
+            assert!(matches!(found, Err(StoreError::Conflict(_))));
+            let star = find(conn, Owner::Project(p.id), "WHO", Some("*"))
+                .unwrap()
+                .unwrap();
+            assert_eq!(star.value, "project");
+        });
+    }
+
+    #[test]
+    fn masking_rules() {
+        assert!(maskable("abcdEFGH1234"));
+        assert!(maskable("a+b/c=d@e:f.g~h-i_j"));
+        assert!(!maskable("short"));
+        assert!(!maskable("has a space"));
+        assert!(!maskable("line\nbreak!"));
+        assert!(!maskable("dollar$sign"));
+        assert!(valid_key("CI_SECRET_2"));
+        assert!(!valid_key("bad-key"));
+        assert!(!valid_key(""));
+        let mut hidden = VariableSpec::new("K", "abcdefgh");
+        hidden.hidden = true;
+        assert_eq!(hidden.problems()[0].0, "masked");
+        hidden.masked = true;
+        assert!(hidden.problems().is_empty());
+    }
+}
