@@ -339,3 +339,89 @@ echo "token=$CI_JOB_TOKEN"
         assert_eq!(common::Reply::from(jwt).status, 401);
     });
 }
+
+#[test]
+fn a_merge_request_set_to_merge_when_the_pipeline_succeeds_is_merged_by_it() {
+    each_backend(|s| {
+        s.user("alice");
+        let t = s.legacy_token("alice", "api");
+        let id = project(s, &t, "app");
+        let runner = project_runner(s, &t, id, &[]);
+        let _runner = Runner::start(s, &runner);
+        commit_files(
+            s,
+            &t,
+            id,
+            "main",
+            &[(
+                ".gitlab-ci.yml",
+                "check:\n  script: [sleep 3, echo checked]\n",
+            )],
+        );
+        let r = s.call(
+            "POST",
+            &format!("/api/v4/projects/{id}/repository/commits"),
+            Some(&t),
+            Some(
+                json!({"branch": "feature", "start_branch": "main", "commit_message": "f",
+                        "actions": [{"action": "create", "file_path": "f.txt", "content": "f\n"}]}),
+            ),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let mr = s.call(
+            "POST",
+            &format!("/api/v4/projects/{id}/merge_requests"),
+            Some(&t),
+            Some(json!({"source_branch": "feature", "target_branch": "main", "title": "f"})),
+        );
+        assert_eq!(mr.status, 201, "{}", mr.text);
+        let iid = mr.json["iid"].as_i64().unwrap();
+        let branch = latest_pipeline(s, &t, id, "feature", LIMIT);
+        let asked = s.call(
+            "PUT",
+            &format!("/api/v4/projects/{id}/merge_requests/{iid}/merge"),
+            Some(&t),
+            Some(json!({"merge_when_pipeline_succeeds": true})),
+        );
+        assert_eq!(asked.status, 200, "{}", asked.text);
+        assert_eq!(asked.json["state"], "opened");
+        assert_eq!(asked.json["merge_when_pipeline_succeeds"], true);
+        // Cancel and set again: the flag follows.
+        let canceled = s.call(
+            "POST",
+            &format!(
+                "/api/v4/projects/{id}/merge_requests/{iid}/cancel_merge_when_pipeline_succeeds"
+            ),
+            Some(&t),
+            None,
+        );
+        assert_eq!(canceled.status, 201, "{}", canceled.text);
+        assert_eq!(canceled.json["merge_when_pipeline_succeeds"], false);
+        let again = s.call(
+            "PUT",
+            &format!("/api/v4/projects/{id}/merge_requests/{iid}/merge"),
+            Some(&t),
+            Some(json!({"merge_when_pipeline_succeeds": true})),
+        );
+        assert_eq!(
+            again.json["merge_when_pipeline_succeeds"], true,
+            "{}",
+            again.text
+        );
+        let done = wait_pipeline(s, &t, id, branch["id"].as_i64().unwrap(), LIMIT);
+        assert_eq!(done["status"], "success", "{done}");
+        let started = std::time::Instant::now();
+        loop {
+            let m = s.get(&format!("/api/v4/projects/{id}/merge_requests/{iid}"), &t);
+            if m.json["state"] == "merged" {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "not merged after the pipeline: {}",
+                m.text
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+}

@@ -67,11 +67,13 @@ impl Row {
     }
 
     /// Resources outside projects and groups ignore a grant's boundary.
+    /// (Runners ignore it only at instance level: a project's or group's runners are in it.)
     fn ignores_boundary(&self) -> bool {
         self.permissions.iter().all(|p| {
-            ["user:", "personal_access_token:", "runner:"]
+            ["user:", "personal_access_token:"]
                 .iter()
                 .any(|r| p.starts_with(r))
+                || (p.starts_with("runner:") && !self.has_target())
         })
     }
 

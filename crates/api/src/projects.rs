@@ -440,12 +440,27 @@ fn target_of(auth: &Authorized) -> Result<Target, ApiError> {
 async fn get_project(
     auth: Authorized,
     cfg: web::Data<ApiConfig>,
+    gate: web::Data<tinforge_gate::GateState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = target_of(&auth)?.id;
+    let target = target_of(&auth)?;
+    let id = target.id;
     let principal = auth.principal.clone();
+    // GitLab shows the project's runner registration token to its Maintainers.
+    let maintainer = principal
+        .as_ref()
+        .is_some_and(|p| p.in_admin_mode() || target.role >= Role::Maintainer);
     let config = cfg.get_ref().clone();
+    let resolver = gate.resolver.clone();
     let body = auth
-        .run(move |c| single_project_json(c, id, principal.as_ref(), &config))
+        .run(move |c| -> Result<_, ApiError> {
+            let mut v = single_project_json(c, id, principal.as_ref(), &config)?;
+            if maintainer {
+                v["runners_token"] = json!(crate::runners::project_registration_token(
+                    c, &resolver, id
+                )?);
+            }
+            Ok(v)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(body))
 }

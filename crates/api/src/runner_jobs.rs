@@ -777,6 +777,16 @@ async fn update_job(
                     {
                         tracing::warn!(pipeline.id = job.pipeline_id, error = %e, "pipeline ref not removed");
                     }
+                    // Merge requests set to merge when this pipeline succeeds.
+                    if settled.finished
+                        && let Err(e) = tinforge_ci::service::auto_merge::after_pipeline(
+                            c,
+                            &repositories,
+                            job.pipeline_id,
+                        )
+                    {
+                        tracing::warn!(pipeline.id = job.pipeline_id, error = %e, "automatic merge");
+                    }
                     Ok(Ok((after, settled.released)))
                 }
                 _ => {

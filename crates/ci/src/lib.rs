@@ -20,10 +20,11 @@ mod variables;
 mod yaml;
 
 pub use config::{
-    ArtifactsSpec, CiConfig, ConfigError, ImageSpec, InheritVariables, JobSpec, NeedSpec, Rule, parse,
+    ArtifactsSpec, CiConfig, ConfigError, ImageSpec, InheritVariables, JobSpec, NeedSpec, Rule,
+    parse,
 };
 pub use expr::Expr;
 pub use permissions::{PermissionSet, default_job_permissions, describe, effective};
-pub use plan::{Need, Plan, PlanResult, PipelineContext, PlannedJob, Step, plan};
+pub use plan::{Need, PipelineContext, Plan, PlanResult, PlannedJob, Step, plan};
 pub use state::{JobNode, advance, pipeline_status, settle};
 pub use status::{FailureReason, JobStatus, PipelineSource, PipelineStatus, When};

@@ -104,13 +104,29 @@ fn next_iid(conn: &mut DbConnection, project_id: i64) -> Result<i64, StoreError>
         .select(diesel::dsl::max(ci_pipelines::iid))
         .first(conn)?;
     let last = highest.unwrap_or(0) + 1;
-    diesel::insert_into(ci_pipeline_iid_counters::table)
-        .values((
-            ci_pipeline_iid_counters::project_id.eq(project_id),
-            ci_pipeline_iid_counters::last_iid.eq(last),
-        ))
-        .execute(conn)?;
-    Ok(last)
+    // In a savepoint: when a concurrent first pipeline of the project made the counter row,
+    // this insert fails alone and the counter is bumped instead.
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(ci_pipeline_iid_counters::table)
+            .values((
+                ci_pipeline_iid_counters::project_id.eq(project_id),
+                ci_pipeline_iid_counters::last_iid.eq(last),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(last),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(
+            diesel::update(ci_pipeline_iid_counters::table.find(project_id))
+                .set(ci_pipeline_iid_counters::last_iid.eq(ci_pipeline_iid_counters::last_iid + 1))
+                .returning(ci_pipeline_iid_counters::last_iid)
+                .get_result(conn)?,
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<PipelineRow>, StoreError> {
