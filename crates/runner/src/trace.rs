@@ -19,6 +19,9 @@ const MAX_INTERVAL: Duration = Duration::from_secs(3);
 const MIN_INTERVAL: Duration = Duration::from_millis(500);
 /// A keepalive `PUT {state: running}` goes out after this much silence.
 const KEEPALIVE: Duration = Duration::from_secs(3);
+/// The most one trace PATCH carries (servers cap request bodies; gitlab-runner sends small
+/// chunks too), so a burst of output goes out as several PATCHes.
+const MAX_PATCH_BYTES: usize = 1024 * 1024;
 
 /// The trace as it will be (or was) sent: already masked.
 pub struct Trace {
@@ -177,7 +180,7 @@ impl Sender {
     /// PATCH everything not yet sent; returns whether a patch went through.
     pub fn send_pending(&self) -> bool {
         let mut progressed = false;
-        for _ in 0..5 {
+        for _ in 0..64 {
             let start = {
                 let st = self.state();
                 if st.dead {
@@ -185,7 +188,8 @@ impl Sender {
                 }
                 st.sent
             };
-            let data = self.trace.since(start);
+            let mut data = self.trace.since(start);
+            data.truncate(MAX_PATCH_BYTES);
             if data.is_empty() {
                 return progressed;
             }
