@@ -12,12 +12,15 @@
 //! downloaded. Not a test: nothing is asserted about time.
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tinforge");
+#[path = "support/server.rs"]
+mod server;
+
+use server::{BIN, cli, start_server};
 
 fn env_num(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -253,43 +256,6 @@ fn trace_size(api: &Api, id: i64, job: i64) -> usize {
     .read_to_end(&mut body)
     .expect("trace body");
     body.len()
-}
-
-fn cli(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("TINFORGE_DATA_DIR", data)
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("run tinforge");
-    assert!(
-        out.status.success(),
-        "tinforge {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn start_server(data: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("TINFORGE_DATA_DIR", data)
-        .env("TINFORGE_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tinforge");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("tinforge listening on ")
-        .expect("listening line")
-        .to_string();
-    (child, url)
 }
 
 fn start_runner(url: &str, token: &str, dir: &Path) -> Child {

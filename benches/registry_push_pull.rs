@@ -23,12 +23,14 @@ mod distribution;
 #[path = "../tests/common/oci.rs"]
 mod oci;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tinforge");
+#[path = "support/server.rs"]
+mod server;
+
+use server::{cli, start_server};
 
 fn env_num(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -336,41 +338,4 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
         .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse::<f64>().ok())
         .unwrap_or(100.0);
     Some(ticks / hz)
-}
-
-fn cli(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("TINFORGE_DATA_DIR", data)
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("run tinforge");
-    assert!(
-        out.status.success(),
-        "tinforge {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn start_server(data: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("TINFORGE_DATA_DIR", data)
-        .env("TINFORGE_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tinforge");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("tinforge listening on ")
-        .expect("listening line")
-        .to_string();
-    (child, url)
 }
