@@ -45,6 +45,19 @@ pub struct ServeArgs {
     registry_max_manifest_bytes: usize,
     #[command(flatten)]
     blobs: crate::config::BlobStoreArgs,
+    /// How long a web session lasts after sign-in, in hours.
+    #[arg(long, env = "TINFORGE_SESSION_LIFETIME_HOURS", default_value_t = 168)]
+    session_lifetime_hours: i64,
+    /// Failed web sign-ins allowed per account in 10 minutes (then 429 until the oldest expires).
+    #[arg(
+        long,
+        env = "TINFORGE_SIGN_IN_FAILURES_PER_ACCOUNT",
+        default_value_t = 10
+    )]
+    sign_in_failures_per_account: usize,
+    /// Failed web sign-ins allowed per client address in 10 minutes.
+    #[arg(long, env = "TINFORGE_SIGN_IN_FAILURES_PER_IP", default_value_t = 30)]
+    sign_in_failures_per_ip: usize,
     /// Database connections in the pool.
     #[arg(long, env = "TINFORGE_DB_POOL_SIZE", default_value_t = 16)]
     db_pool_size: u32,
@@ -81,6 +94,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         )?,
         job_queue: Arc::new(tinforge_ci::queue::JobQueue::new()),
     };
+    tinforge_gate::usage::install(store.clone());
     let gate = web::Data::new(GateState {
         store,
         resolver: resolver.clone(),
@@ -100,6 +114,17 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         external_url: api.external_url.clone(),
         repositories: git.repos.clone(),
     });
+    let web_pages = web::Data::new(tinforge_web::WebConfig {
+        external_url: api.external_url.clone(),
+        registry_host: api.registry_host.clone(),
+        token_policy: api.token_policy,
+        session_lifetime: chrono::Duration::hours(args.session_lifetime_hours),
+        limiter: Arc::new(tinforge_web::SignInLimiter::new(
+            std::time::Duration::from_secs(600),
+            args.sign_in_failures_per_ip,
+            args.sign_in_failures_per_account,
+        )),
+    });
     let repositories = web::Data::new(git.repos.clone());
     let resolver = web::Data::new(resolver);
     let job_queue = web::Data::from(api.job_queue.clone());
@@ -108,6 +133,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
             let routes = crate::wiring::rest_routes();
+            let pages = tinforge_web::web_routes();
             App::new()
                 .app_data(gate.clone())
                 .app_data(resolver.clone())
@@ -116,6 +142,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
                 .app_data(repositories.clone())
                 .app_data(registry.clone())
                 .app_data(job_queue.clone())
+                .app_data(web_pages.clone())
                 .wrap(from_fn(accepted_permissions))
                 .wrap(from_fn(request_log))
                 .configure(|cfg| routes.configure(cfg))
@@ -123,7 +150,8 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
                 .configure(tinforge_git::configure)
                 .configure(tinforge_registry::configure)
                 .configure(|cfg| graphql.configure(cfg))
-                .route("/", web::get().to(web_index))
+                .configure(tinforge_web::assets::configure)
+                .configure(|cfg| pages.configure(cfg))
                 .default_service(web::to(tinforge_api::route_not_found))
         })
         // Streamed git responses end with small writes: without this, Nagle's algorithm and
@@ -166,13 +194,6 @@ fn registry_config(
         max_manifest_bytes,
         sessions: Arc::default(),
     })
-}
-
-/// The browser UI's start page, embedded into the binary.
-async fn web_index() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(include_str!("../web/index.html"))
 }
 
 /// Creates the admin `root` when the instance has no user yet.

@@ -12,12 +12,13 @@ pub fn rest_routes() -> RestRoutes {
 }
 
 /// Every declared endpoint of every surface: REST routes (checked against the router), then the
-/// git services, then the registry actions, then the GraphQL fields.
+/// git services, then the registry actions, then the GraphQL fields, then the web pages.
 pub fn registry() -> Result<EndpointRegistry, String> {
     let mut registry = rest_routes().registry()?;
     tinforge_git::declare_git(&mut registry)?;
     tinforge_registry::declare_registry(&mut registry)?;
     tinforge_graphql::declare_endpoints(&mut registry)?;
+    tinforge_web::web_routes().declare_into(&mut registry)?;
     Ok(registry)
 }
 

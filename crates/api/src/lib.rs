@@ -23,6 +23,7 @@ pub mod projects;
 pub mod registry;
 pub mod runner_jobs;
 pub mod runners;
+pub mod token_usage;
 pub mod tokens;
 pub mod triggers;
 pub mod users;
@@ -56,6 +57,7 @@ pub fn rest_routes() -> RestRoutes {
     instance::declare(&mut routes);
     coverage::declare(&mut routes);
     users::declare(&mut routes);
+    token_usage::declare(&mut routes);
     tokens::declare(&mut routes);
     groups::declare(&mut routes);
     projects::declare(&mut routes);

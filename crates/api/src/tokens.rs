@@ -83,11 +83,11 @@ pub fn declare(r: &mut RestRoutes) {
 }
 
 /// Tokens are visible to their owner and to admins in admin mode; to anyone else they do not exist.
-fn visible(p: &Principal, t: &TokenRecord) -> bool {
+pub(crate) fn visible(p: &Principal, t: &TokenRecord) -> bool {
     t.row.user_id == p.user_id || p.in_admin_mode()
 }
 
-const NOT_FOUND: ApiError = ApiError::NotFound("Personal Access Token");
+pub(crate) const NOT_FOUND: ApiError = ApiError::NotFound("Personal Access Token");
 
 #[derive(Deserialize)]
 struct ListQuery {
@@ -250,7 +250,7 @@ async fn revoke(auth: Authorized, id: i64) -> Result<HttpResponse, ApiError> {
         tokens::get(c, id)?
             .filter(|t| visible(&p, t))
             .ok_or(NOT_FOUND)?;
-        if !tokens::revoke(c, id)? {
+        if !issue::revoke(c, Some(&p), id)? {
             return Err(ApiError::BadRequest("Token already revoked".into()));
         }
         tracing::info!(token.id = id, "token revoked");

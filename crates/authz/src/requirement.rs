@@ -22,6 +22,8 @@ pub enum Authenticates {
     RunnerToken,
     JobToken,
     TriggerToken,
+    /// A username and password (the web sign-in form), checked by the endpoint itself.
+    Password,
 }
 
 impl Authenticates {
@@ -31,6 +33,7 @@ impl Authenticates {
             Authenticates::RunnerToken => "runner_token",
             Authenticates::JobToken => "job_token",
             Authenticates::TriggerToken => "trigger_token",
+            Authenticates::Password => "password",
         }
     }
 }

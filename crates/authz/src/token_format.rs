@@ -14,13 +14,16 @@ pub enum TokenPrefix {
     PersonalAccess,
     Job,
     Runner,
+    /// The web session cookie's secret.
+    Session,
 }
 
 impl TokenPrefix {
-    pub const ALL: [TokenPrefix; 3] = [
+    pub const ALL: [TokenPrefix; 4] = [
         TokenPrefix::PersonalAccess,
         TokenPrefix::Job,
         TokenPrefix::Runner,
+        TokenPrefix::Session,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -28,6 +31,7 @@ impl TokenPrefix {
             TokenPrefix::PersonalAccess => "tfpat-",
             TokenPrefix::Job => "tfjob-",
             TokenPrefix::Runner => "tfrun-",
+            TokenPrefix::Session => "tfses-",
         }
     }
 }

@@ -103,6 +103,19 @@ pub async fn gate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    gate_rendering(req, next, None).await
+}
+
+/// How a surface other than REST answers a denial (the web pages answer with HTML, or send a
+/// signed-out browser to the sign-in page).
+pub type DenialRenderer = fn(&HttpRequest, &GateError) -> actix_web::HttpResponse;
+
+/// The gate with a surface's own denial rendering (None: the REST error bodies).
+pub async fn gate_rendering(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    render: Option<DenialRenderer>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let state = state_of(req.request()).ok();
     let declared = state.as_ref().and_then(|state| {
         let pattern = req.request().match_pattern()?;
@@ -143,7 +156,10 @@ pub async fn gate(
     match outcome {
         Ok(()) => Ok(next.call(req).await?.map_into_boxed_body()),
         Err(e) => {
-            let response = e.error_response();
+            let response = match render {
+                Some(render) => render(req.request(), &e),
+                None => e.error_response(),
+            };
             Ok(req.into_response(response))
         }
     }
@@ -162,7 +178,10 @@ async fn authorize(req: &HttpRequest) -> Result<Authorized, GateError> {
         .target
         .param()
         .map(|p| decode(req.match_info().get(p).unwrap_or_default()));
-    let request = RequestCredentials::of(req)?;
+    let request = match endpoint.surface {
+        crate::Surface::Web => RequestCredentials::session(req),
+        _ => RequestCredentials::of(req)?,
+    };
     let (principal, target) = {
         let spec = endpoint.target;
         let resolver = state.resolver.clone();
@@ -215,9 +234,14 @@ pub fn record_caller(req: &HttpRequest, principal: Option<&Principal>) {
 #[derive(Debug, Clone)]
 pub struct RequestCredentials {
     credential: Option<credential::Credential>,
+    /// The credential is the web session cookie (web pages), not a token.
+    session: bool,
     sudo: Option<String>,
     ip: String,
 }
+
+/// The web session cookie's name.
+pub const SESSION_COOKIE: &str = "_tinforge_session";
 
 impl RequestCredentials {
     /// Reads the credential (two different ones are a 401) and a `sudo` query parameter or header.
@@ -237,12 +261,29 @@ impl RequestCredentials {
             .filter(|s| !s.trim().is_empty());
         Ok(RequestCredentials {
             credential: credential::extract(req)?,
+            session: false,
             sudo,
             ip: req
                 .peer_addr()
                 .map(|a| a.ip().to_string())
                 .unwrap_or_default(),
         })
+    }
+
+    /// The web pages' credential: the session cookie only. Tokens in headers or the query are
+    /// not read there, and the session cookie is never read anywhere else (so a page's cookie
+    /// cannot drive the API from another site).
+    pub fn session(req: &HttpRequest) -> RequestCredentials {
+        RequestCredentials {
+            credential: req
+                .cookie(SESSION_COOKIE)
+                .map(|c| c.value().to_string())
+                .filter(|v| !v.is_empty())
+                .map(credential::Credential::new),
+            session: true,
+            sudo: None,
+            ip: String::new(),
+        }
     }
 
     /// Resolves the credential to a principal (None: anonymous), applying `sudo`: an admin's token
@@ -258,6 +299,14 @@ impl RequestCredentials {
                 None => Ok(None),
             };
         };
+        if self.session {
+            return match resolver.resolve_session(conn, c.secret()) {
+                Ok(p) => Ok(Some(p)),
+                // An ended or unknown session is simply signed out.
+                Err(crate::ResolveError::Store(e)) => Err(GateError::Store(e)),
+                Err(_) => Ok(None),
+            };
+        }
         let mut principal = resolver.resolve(conn, c.secret(), &self.ip)?;
         if let Some(who) = &self.sudo {
             if !principal.is_admin || !principal.scopes.contains(&LegacyScope::Sudo) {
@@ -319,8 +368,20 @@ pub fn enforce(
     target: Option<&Target>,
 ) -> Result<(), GateError> {
     match decide(principal, &endpoint.requirement, target) {
-        Decision::Allow => Ok(()),
+        Decision::Allow => {
+            if let Some(p) = principal {
+                crate::usage::record_use(p, &endpoint.requirement, target);
+            }
+            Ok(())
+        }
         Decision::Deny(reason) => {
+            if let Some(p) = principal {
+                crate::usage::record_denial(
+                    p,
+                    &format!("{} {}", endpoint.method, endpoint.path),
+                    &reason,
+                );
+            }
             tracing::info!(
                 target: "audit",
                 user_id = principal.map(|p| p.user_id),

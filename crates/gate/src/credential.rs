@@ -12,6 +12,10 @@ use base64::Engine;
 pub struct Credential(String);
 
 impl Credential {
+    pub(crate) fn new(secret: String) -> Self {
+        Credential(secret)
+    }
+
     pub fn secret(&self) -> &str {
         &self.0
     }

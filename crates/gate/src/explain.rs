@@ -40,6 +40,8 @@ pub struct Explanation {
     pub status: u16,
     pub endpoint: Option<String>,
     pub required: Vec<String>,
+    /// The permissions the token lacks, when that is why it is denied.
+    pub missing: Vec<String>,
     pub steps: Vec<Step>,
 }
 
@@ -64,6 +66,7 @@ pub fn explain(
             status: 404,
             endpoint: None,
             required: Vec::new(),
+            missing: Vec::new(),
             steps,
         });
     };
@@ -136,9 +139,13 @@ pub fn explain(
         None => None,
     };
     token_steps(&mut steps, principal, &endpoint, target.as_ref());
+    let mut missing = Vec::new();
     let (status, code) = match decide(principal, req, target.as_ref()) {
         Decision::Allow => (200, "allow"),
         Decision::Deny(reason) => {
+            if let tinforge_authz::DenyReason::InsufficientScope { missing: m } = &reason {
+                missing = m.clone();
+            }
             let code = reason.code();
             let status = GateError::Denied {
                 reason,
@@ -150,7 +157,9 @@ pub fn explain(
             (status, code)
         }
     };
-    Ok(verdict(label, req, steps, status, code))
+    let mut explanation = verdict(label, req, steps, status, code);
+    explanation.missing = missing;
+    Ok(explanation)
 }
 
 fn verdict(
@@ -171,6 +180,7 @@ fn verdict(
         status,
         endpoint: Some(label),
         required: req.permissions.iter().map(|p| p.to_string()).collect(),
+        missing: Vec::new(),
         steps,
     }
 }

@@ -7,9 +7,10 @@ use std::collections::BTreeSet;
 use tinforge_authz::escalation::may_issue;
 use tinforge_authz::token_format::{self, TokenPrefix};
 use tinforge_authz::{Boundary, Grant, Permission, Principal, Target, Visibility};
+use tinforge_store::token_events::{self, NewEvent, kind};
 use tinforge_store::tokens::{self, NewToken, TokenRecord, TokenRights};
 use tinforge_store::users::User;
-use tinforge_store::{DbConnection, StoreError, groups, projects};
+use tinforge_store::{DbConnection, StoreError, groups, projects, write_transaction};
 
 /// Instance policy for tokens.
 #[derive(Debug, Clone, Copy)]
@@ -130,19 +131,87 @@ pub fn issue(
     };
     may_issue(creator, scopes, grants).map_err(IssueError::Escalation)?;
     let secret = token_format::generate(TokenPrefix::PersonalAccess);
-    let id = tokens::insert(
-        conn,
-        &NewToken {
-            user_id: req.user_id,
-            name: req.name.trim(),
-            description: req.description,
-            digest: &resolver.digest(&secret),
-            rights: &req.rights,
-            expires_at: req.expires_at,
-            family_id: None,
-        },
-    )?;
+    let id = write_transaction(conn, |conn| -> Result<i64, StoreError> {
+        let id = tokens::insert(
+            conn,
+            &NewToken {
+                user_id: req.user_id,
+                name: req.name.trim(),
+                description: req.description,
+                digest: &resolver.digest(&secret),
+                rights: &req.rights,
+                expires_at: req.expires_at,
+                family_id: None,
+            },
+        )?;
+        audit(
+            conn,
+            id,
+            creator,
+            kind::CREATED,
+            describe_rights(&req.rights),
+        )?;
+        Ok(id)
+    })?;
     Ok((id, secret))
+}
+
+/// Writes one token event in the caller's transaction.
+fn audit(
+    conn: &mut DbConnection,
+    token_id: i64,
+    actor: Option<&Principal>,
+    event: &'static str,
+    detail: String,
+) -> Result<(), StoreError> {
+    token_events::record(
+        conn,
+        &[NewEvent {
+            token_id,
+            actor_id: actor.map(|p| p.user_id),
+            event,
+            detail,
+            at: tinforge_store::now(),
+        }],
+    )
+}
+
+/// `scopes: api, read_repository` or `personal_projects: issue:read, …`, for the audit log.
+pub fn describe_rights(rights: &TokenRights) -> String {
+    match rights {
+        TokenRights::Legacy(scopes) => format!(
+            "scopes: {}",
+            scopes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        TokenRights::FineGrained(grants) => grants
+            .iter()
+            .map(|g| {
+                let permissions: Vec<String> =
+                    g.permissions.iter().map(|p| p.to_string()).collect();
+                format!("{}: {}", g.boundary.name(), permissions.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// Revokes a token on behalf of `actor` and audits it; false when it was already revoked.
+pub fn revoke(
+    conn: &mut DbConnection,
+    actor: Option<&Principal>,
+    token_id: i64,
+) -> Result<bool, StoreError> {
+    write_transaction(conn, |conn| {
+        if !tokens::revoke(conn, token_id)? {
+            return Ok(false);
+        }
+        audit(conn, token_id, actor, kind::REVOKED, String::new())?;
+        Ok(true)
+    })
 }
 
 /// Rotates `old`: same rights, new secret, old revoked. The default expiry keeps the old
@@ -155,8 +224,45 @@ pub fn rotate(
     old: &TokenRecord,
     expires_at: Option<NaiveDate>,
 ) -> Result<(i64, String), IssueError> {
+    let successor = Successor {
+        rights: old.rights(),
+        event: kind::ROTATED,
+        detail: String::new(),
+    };
+    rotate_into(conn, resolver, policy, creator, old, expires_at, successor)
+}
+
+/// What a rotation turns a token into: its rights (the same, or fewer for a trim) and the event
+/// that records it.
+pub struct Successor {
+    pub rights: TokenRights,
+    pub event: &'static str,
+    pub detail: String,
+}
+
+/// Rotates `old` into a successor with `successor.rights`, audited as `successor.event`.
+pub fn rotate_into(
+    conn: &mut DbConnection,
+    resolver: &TokenResolver,
+    policy: &TokenPolicy,
+    creator: Option<&Principal>,
+    old: &TokenRecord,
+    expires_at: Option<NaiveDate>,
+    successor: Successor,
+) -> Result<(i64, String), IssueError> {
     if old.row.revoked_at.is_some() {
-        tokens::revoke_family(conn, old.row.family())?;
+        let revoked = tokens::revoke_family(conn, old.row.family())?;
+        if revoked > 0 {
+            audit(
+                conn,
+                old.row.id,
+                creator,
+                kind::FAMILY_REVOKED,
+                format!(
+                    "rotating a revoked token: {revoked} active token(s) of its family revoked"
+                ),
+            )?;
+        }
         return Err(IssueError::Invalid("Token already revoked".into()));
     }
     let today = Utc::now().date_naive();
@@ -168,13 +274,28 @@ pub fn rotate(
         .clamp(1, policy.max_lifetime_days);
     let expires_at = expires_at.unwrap_or(today + Duration::days(lifetime));
     policy.check_expiry(expires_at)?;
-    let (scopes, grants) = match old.rights() {
-        TokenRights::Legacy(s) => (s, Vec::new()),
-        TokenRights::FineGrained(g) => (Vec::new(), g),
+    let (scopes, grants) = match &successor.rights {
+        TokenRights::Legacy(s) => (s.clone(), Vec::new()),
+        TokenRights::FineGrained(g) => (Vec::new(), g.clone()),
     };
     may_issue(creator, &scopes, &grants).map_err(IssueError::Escalation)?;
     let secret = token_format::generate(TokenPrefix::PersonalAccess);
-    match tokens::rotate(conn, old, &resolver.digest(&secret), expires_at) {
+    let rotated = write_transaction(conn, |conn| -> Result<i64, StoreError> {
+        let id = tokens::rotate(
+            conn,
+            old,
+            &resolver.digest(&secret),
+            expires_at,
+            &successor.rights,
+        )?;
+        let detail = match successor.detail.as_str() {
+            "" => format!("successor token {id}"),
+            d => format!("successor token {id}; {d}"),
+        };
+        audit(conn, old.row.id, creator, successor.event, detail)?;
+        Ok(id)
+    });
+    match rotated {
         Ok(id) => Ok((id, secret)),
         Err(StoreError::Conflict(_)) => Err(IssueError::Invalid("Token already revoked".into())),
         Err(e) => Err(e.into()),

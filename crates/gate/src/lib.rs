@@ -9,11 +9,13 @@ pub mod credential;
 pub mod error;
 pub mod explain;
 pub mod issue;
+pub mod least_privilege;
 pub mod listing;
 pub mod middleware;
 pub mod registry;
 pub mod resolve;
 pub mod routes;
+pub mod usage;
 
 pub use authorized::{Authorized, GateState};
 pub use credential::Credential;

@@ -162,7 +162,7 @@ impl FromRequest for Listing {
 pub fn open_list(principal: Option<&Principal>, endpoint: &Endpoint) -> Result<(), GateError> {
     if let Some(p) = principal {
         match decide(Some(p), &endpoint.requirement, None) {
-            Decision::Allow => {}
+            Decision::Allow => crate::usage::record_use(p, &endpoint.requirement, None),
             // The floor: a fine-grained token lacking the permission lists like an anonymous caller.
             Decision::Deny(DenyReason::InsufficientScope { .. })
                 if matches!(p.kind, TokenKind::FineGrained | TokenKind::Job)

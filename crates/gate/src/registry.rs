@@ -11,6 +11,8 @@ pub enum Surface {
     Graphql,
     Git,
     Registry,
+    /// Server-rendered pages, authenticated by the session cookie only.
+    Web,
 }
 
 impl Surface {
@@ -20,6 +22,7 @@ impl Surface {
             Surface::Graphql => "graphql",
             Surface::Git => "git",
             Surface::Registry => "registry",
+            Surface::Web => "web",
         }
     }
 }
@@ -127,7 +130,8 @@ impl EndpointRegistry {
         };
         self.endpoints
             .iter()
-            .filter(|e| e.surface != Surface::Graphql && e.method == method)
+            // Web pages take the session cookie only: no token request reaches them.
+            .filter(|e| !matches!(e.surface, Surface::Graphql | Surface::Web) && e.method == method)
             .find_map(|e| bind_path(&e.path, path).map(|params| (e, params)))
     }
 

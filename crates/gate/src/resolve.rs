@@ -67,6 +67,7 @@ impl TokenResolver {
             if row.rotated_to_id.is_some() {
                 // A rotated-away token used again is treated as a leak.
                 let n = tokens::revoke_family(conn, row.family())?;
+                record_reuse(conn, &row, n, ip)?;
                 tracing::warn!(
                     token.id = row.id,
                     token.family = row.family(),
@@ -100,6 +101,41 @@ impl TokenResolver {
 }
 
 impl TokenResolver {
+    /// Resolves a web session cookie's secret: a live session of a user who is not blocked. The
+    /// principal is of kind `Session` (the user's full role rights, web pages only).
+    pub fn resolve_session(
+        &self,
+        conn: &mut DbConnection,
+        secret: &str,
+    ) -> Result<Principal, ResolveError> {
+        if token_format::check(secret) != Some(TokenPrefix::Session) {
+            return Err(ResolveError::Malformed);
+        }
+        let (session, user) = tinforge_store::sessions::find_by_digest(conn, &self.digest(secret))?
+            .ok_or(ResolveError::Unknown)?;
+        let now = tinforge_store::now();
+        if session.revoked_at.is_some() {
+            return Err(ResolveError::Revoked);
+        }
+        if !session.is_live(now) {
+            return Err(ResolveError::Expired);
+        }
+        if user.is_blocked() {
+            return Err(ResolveError::Blocked);
+        }
+        tinforge_store::sessions::touch(conn, session.id, now)?;
+        Ok(Principal {
+            user_id: user.id,
+            username: user.username,
+            is_admin: user.is_admin,
+            kind: TokenKind::Session,
+            token_id: None,
+            job_id: None,
+            scopes: Vec::new(),
+            grants: Vec::new(),
+        })
+    }
+
     /// A job token: alive only while its job runs (the digest is dropped when the job ends).
     fn resolve_job(&self, conn: &mut DbConnection, token: &str) -> Result<Principal, ResolveError> {
         let job = tinforge_store::ci::jobs::find_by_token_digest(conn, &self.digest(token))?
@@ -199,4 +235,32 @@ pub fn principal_for(row: &TokenRow, user: User, grants: Vec<Grant>) -> Principa
         scopes: row.legacy_scopes(),
         grants,
     }
+}
+
+/// Audits the reuse of a rotated-away token and the revocation of its family.
+fn record_reuse(
+    conn: &mut DbConnection,
+    row: &TokenRow,
+    revoked: usize,
+    ip: &str,
+) -> Result<(), StoreError> {
+    use tinforge_store::token_events::{self, NewEvent, kind};
+    let at = tinforge_store::now();
+    let mut events = vec![NewEvent {
+        token_id: row.id,
+        actor_id: None,
+        event: kind::REUSE_DETECTED,
+        detail: format!("rotated-away token presented again from {ip}"),
+        at,
+    }];
+    if revoked > 0 {
+        events.push(NewEvent {
+            token_id: row.id,
+            actor_id: None,
+            event: kind::FAMILY_REVOKED,
+            detail: format!("{revoked} active token(s) of the rotation family revoked"),
+            at,
+        });
+    }
+    token_events::record(conn, &events)
 }

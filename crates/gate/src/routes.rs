@@ -1,6 +1,7 @@
 //! The REST route builder: the only way to add a route takes its `Requirement`, and the same list
 //! builds the actix router and the registry, so the two cannot disagree.
 
+use crate::authorized::DenialRenderer;
 use crate::registry::{Endpoint, EndpointRegistry, Surface, TargetSpec};
 use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
@@ -10,10 +11,21 @@ use tinforge_authz::Requirement;
 /// Builds the actix route of one declaration for a method (GET declarations also answer HEAD).
 type RouteFactory = Box<dyn Fn(Method) -> Route>;
 
-/// Declared REST routes, in routing order.
-#[derive(Default)]
+/// Declared routes of one HTTP surface (REST, or the web pages), in routing order.
 pub struct RestRoutes {
-    entries: Vec<(Endpoint, RouteFactory)>,
+    entries: Vec<(Endpoint, RouteFactory, Option<&'static [&'static str]>)>,
+    surface: Surface,
+    render_denial: Option<DenialRenderer>,
+}
+
+impl Default for RestRoutes {
+    fn default() -> Self {
+        RestRoutes {
+            entries: Vec::new(),
+            surface: Surface::Rest,
+            render_denial: None,
+        }
+    }
 }
 
 /// One route being declared; finish it with [`RouteDecl::to`].
@@ -24,9 +36,27 @@ pub struct RouteDecl<'a> {
     requirement: Requirement,
     target: TargetSpec,
     summary: &'static str,
+    except_under: Option<&'static [&'static str]>,
 }
 
 impl RestRoutes {
+    /// Routes of another HTTP surface, whose denials `render_denial` answers.
+    pub fn for_surface(surface: Surface, render_denial: DenialRenderer) -> Self {
+        RestRoutes {
+            entries: Vec::new(),
+            surface,
+            render_denial: Some(render_denial),
+        }
+    }
+
+    /// Adds these routes' endpoints to a registry that already holds other surfaces' ones.
+    pub fn declare_into(&self, registry: &mut EndpointRegistry) -> Result<(), String> {
+        for (endpoint, _, _) in &self.entries {
+            registry.add(endpoint.clone())?;
+        }
+        self_check(&self.entries.iter().map(|e| &e.0).collect::<Vec<_>>())
+    }
+
     /// Starts declaring `method path` with the requirement it needs.
     pub fn route(
         &mut self,
@@ -41,6 +71,7 @@ impl RestRoutes {
             requirement,
             target: TargetSpec::None,
             summary: "",
+            except_under: None,
         }
     }
 
@@ -48,10 +79,7 @@ impl RestRoutes {
     /// request of every endpoint to that endpoint, so router and registry agree.
     pub fn registry(&self) -> Result<EndpointRegistry, String> {
         let mut registry = EndpointRegistry::default();
-        for (endpoint, _) in &self.entries {
-            registry.add(endpoint.clone())?;
-        }
-        self_check(&self.entries.iter().map(|e| &e.0).collect::<Vec<_>>())?;
+        self.declare_into(&mut registry)?;
         Ok(registry)
     }
 
@@ -59,22 +87,35 @@ impl RestRoutes {
     /// behind the gate.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         let mut paths: Vec<&str> = Vec::new();
-        for (e, _) in &self.entries {
+        for (e, _, _) in &self.entries {
             if !paths.contains(&e.path.as_str()) {
                 paths.push(&e.path);
             }
         }
         for path in paths {
             let mut resource = web::resource(path);
-            for (e, make) in self.entries.iter().filter(|(e, _)| e.path == path) {
+            let mut except: Option<&'static [&'static str]> = None;
+            for (e, make, except_under) in self.entries.iter().filter(|(e, _, _)| e.path == path) {
                 let method = Method::from_bytes(e.method.as_bytes()).unwrap_or(Method::GET);
                 if method == Method::GET {
                     resource = resource.route(make(Method::HEAD));
                 }
                 resource = resource.route(make(method));
+                except = except.or(*except_under);
+            }
+            if let Some(prefixes) = except {
+                resource = resource.guard(actix_web::guard::fn_guard(move |ctx| {
+                    let path = ctx.head().uri.path();
+                    !prefixes.iter().any(|p| path.starts_with(p))
+                }));
             }
             // The gate runs before any handler of a declared route, whatever the handler extracts.
-            cfg.service(resource.wrap(actix_web::middleware::from_fn(crate::authorized::gate)));
+            let render = self.render_denial;
+            cfg.service(resource.wrap(actix_web::middleware::from_fn(
+                move |req, next: actix_web::middleware::Next<_>| {
+                    crate::authorized::gate_rendering(req, next, render)
+                },
+            )));
         }
     }
 }
@@ -105,6 +146,13 @@ impl RouteDecl<'_> {
         self
     }
 
+    /// A catch-all pattern (a project page at `/{project_path:.+}`) that leaves paths under
+    /// these prefixes to the services after it (the API's own 404, for instance).
+    pub fn except_under(mut self, prefixes: &'static [&'static str]) -> Self {
+        self.except_under = Some(prefixes);
+        self
+    }
+
     pub fn summary(mut self, summary: &'static str) -> Self {
         self.summary = summary;
         self
@@ -120,14 +168,16 @@ impl RouteDecl<'_> {
         let factory: RouteFactory =
             Box::new(move |method| web::route().method(method).to(handler.clone()));
         let endpoint = Endpoint {
-            surface: Surface::Rest,
+            surface: self.routes.surface,
             method: self.method,
             path: self.path,
             requirement: self.requirement,
             target: self.target,
             summary: self.summary,
         };
-        self.routes.entries.push((endpoint, factory));
+        self.routes
+            .entries
+            .push((endpoint, factory, self.except_under));
     }
 }
 

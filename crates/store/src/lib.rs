@@ -23,7 +23,10 @@ pub mod protected_branches;
 pub mod registry;
 pub mod schema;
 pub mod secrets;
+pub mod sessions;
 pub mod sql;
+pub mod token_events;
+pub mod token_usage;
 pub mod tokens;
 pub mod users;
 

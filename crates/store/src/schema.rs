@@ -228,6 +228,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    web_sessions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        digest -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        ip -> Text,
+        user_agent -> Text,
+    }
+}
+
+diesel::table! {
+    token_usage (id) {
+        id -> BigInt,
+        token_id -> BigInt,
+        permission -> Text,
+        project_id -> BigInt,
+        group_id -> BigInt,
+        day -> Date,
+        requests -> BigInt,
+        last_used_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    token_events (id) {
+        id -> BigInt,
+        token_id -> BigInt,
+        user_id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        event -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(personal_access_tokens -> users (user_id));
 diesel::joinable!(token_grants -> personal_access_tokens (token_id));
 diesel::joinable!(token_grant_targets -> token_grants (grant_id));
@@ -527,6 +566,9 @@ diesel::joinable!(ci_jobs -> ci_pipelines (pipeline_id));
 diesel::joinable!(ci_pipelines -> projects (project_id));
 diesel::joinable!(ci_job_artifacts -> ci_jobs (job_id));
 diesel::joinable!(ci_runner_projects -> ci_runners (runner_id));
+diesel::joinable!(web_sessions -> users (user_id));
+diesel::joinable!(token_usage -> personal_access_tokens (token_id));
+diesel::joinable!(token_events -> personal_access_tokens (token_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -569,4 +611,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ci_commit_statuses,
     ci_job_token_allowlist,
     ci_project_settings,
+    web_sessions,
+    token_usage,
+    token_events,
 );

@@ -281,16 +281,16 @@ pub fn revoke_family(conn: &mut DbConnection, family_id: i64) -> Result<usize, S
     .execute(conn)?)
 }
 
-/// Rotation: revokes `old` (if it is still active) and inserts its successor with the same rights
-/// in the same family, atomically. Returns the new id, or `Conflict` when `old` was already
-/// revoked by a concurrent request.
+/// Rotation: revokes `old` (if it is still active) and inserts its successor with `rights` (the
+/// same ones, or fewer for a trim) in the same family, atomically. Returns the new id, or
+/// `Conflict` when `old` was already revoked by a concurrent request.
 pub fn rotate(
     conn: &mut DbConnection,
     old: &TokenRecord,
     new_digest: &str,
     expires_at: NaiveDate,
+    rights: &TokenRights,
 ) -> Result<i64, StoreError> {
-    let rights = old.rights();
     write_transaction(conn, |conn| {
         let n = diesel::update(
             pat::table
@@ -309,7 +309,7 @@ pub fn rotate(
                 name: &old.row.name,
                 description: &old.row.description,
                 digest: new_digest,
-                rights: &rights,
+                rights,
                 expires_at,
                 family_id: Some(old.row.family()),
             },

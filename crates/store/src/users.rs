@@ -127,6 +127,21 @@ pub fn find_by_username(
         .optional()?)
 }
 
+/// The user signing in with this username or email (either case-insensitive).
+pub fn find_by_login(conn: &mut DbConnection, login: &str) -> Result<Option<User>, StoreError> {
+    let login = login.trim().to_lowercase();
+    Ok(users::table
+        .filter(
+            lower(users::username)
+                .eq(login.clone())
+                .or(lower(users::email).eq(login)),
+        )
+        .order(users::id.asc())
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// A numeric id or a username.
 pub fn find_by_ref(conn: &mut DbConnection, reference: &str) -> Result<Option<User>, StoreError> {
     match reference.parse::<i64>() {

@@ -1,0 +1,3 @@
+DROP TABLE token_events;
+DROP TABLE token_usage;
+DROP TABLE web_sessions;
