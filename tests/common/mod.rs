@@ -12,6 +12,7 @@ pub mod git;
 pub mod merge_requests;
 pub mod oci;
 pub mod registry;
+pub mod web;
 
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use serde_json::Value;

@@ -16,7 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 use std::collections::HashMap;
-use tinforge_authz::{Principal, Role, Target, require};
+use tinforge_authz::{Principal, Requirement, Role, Target, require};
 use tinforge_gate::{Authorized, GateState, RestRoutes, listing};
 use tinforge_store::ci::{jobs, pipelines};
 use tinforge_store::issues::{self, IssueFilter, Order, Paging, ProjectScope, Viewer};
@@ -29,6 +29,12 @@ use tinforge_store::{DbConnection, users};
 
 /// Paths the project catch-all leaves alone (the API, the registry, the other pages).
 const NOT_PROJECTS: &[&str] = &["/api/", "/v2/", "/jwt/", "/-/", "/users/", "/oauth/"];
+
+/// The API's own rules for these reads: merge requests, pipelines and images of a private project
+/// take Reporter (issues any member).
+const MERGE_REQUEST_READ: Requirement = require!(merge_request:read).min_role(Role::Reporter);
+const PIPELINE_READ: Requirement = require!(pipeline:read).min_role(Role::Reporter);
+const REGISTRY_READ: Requirement = require!(container_registry:read).min_role(Role::Reporter);
 
 /// Items a list page shows.
 const PAGE_ITEMS: i64 = 100;
@@ -52,7 +58,7 @@ pub fn declare(r: &mut RestRoutes) {
     r.route(
         "GET",
         "/{project_path:.+}/-/merge_requests",
-        require!(merge_request:read),
+        MERGE_REQUEST_READ,
     )
     .project("project_path")
     .summary("A project's merge requests")
@@ -60,23 +66,19 @@ pub fn declare(r: &mut RestRoutes) {
     r.route(
         "GET",
         "/{project_path:.+}/-/merge_requests/{iid}",
-        require!(merge_request:read),
+        MERGE_REQUEST_READ,
     )
     .project("project_path")
     .summary("A merge request and its comments")
     .to(merge_request_page);
-    r.route(
-        "GET",
-        "/{project_path:.+}/-/pipelines",
-        require!(pipeline:read),
-    )
-    .project("project_path")
-    .summary("A project's pipelines")
-    .to(pipelines_page);
+    r.route("GET", "/{project_path:.+}/-/pipelines", PIPELINE_READ)
+        .project("project_path")
+        .summary("A project's pipelines")
+        .to(pipelines_page);
     r.route(
         "GET",
         "/{project_path:.+}/-/pipelines/{pipeline_id}",
-        require!(pipeline:read),
+        PIPELINE_READ,
     )
     .project("project_path")
     .summary("A pipeline's stages and jobs")
@@ -84,7 +86,7 @@ pub fn declare(r: &mut RestRoutes) {
     r.route(
         "GET",
         "/{project_path:.+}/container_registry",
-        require!(container_registry:read),
+        REGISTRY_READ,
     )
     .project("project_path")
     .summary("A project's container images and their tags")
