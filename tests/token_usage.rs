@@ -293,7 +293,7 @@ fn token_events_record_denials_rotation_reuse_and_revocation() {
             "{}",
             everyone.text
         );
-        assert_eq!(everyone.header("x-total").is_some(), true);
+        assert!(everyone.header("x-total").is_some());
         s.user("bob");
         let bob = s.legacy_token("bob", "api");
         let own = s.get("/api/v4/personal_access_tokens/events", &bob);
