@@ -167,7 +167,12 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         println!("tinforge listening on http://{addr}");
         std::io::stdout().flush()?;
         tracing::info!(%addr, "tinforge listening");
-        server.await
+        let stopped = server.await;
+        // What the last second recorded is written before the process ends.
+        if let Err(e) = tinforge_gate::usage::flush() {
+            tracing::warn!(error = %e, "token usage not written at shutdown");
+        }
+        stopped
     })?;
     Ok(())
 }

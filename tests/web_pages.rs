@@ -314,3 +314,62 @@ fn project_pages_are_judged_like_the_api() {
         assert!(report.json["by_surface"]["web"]["total"].as_u64().unwrap() >= 15);
     }
 }
+
+#[test]
+fn every_web_page_and_action_is_closed_to_anonymous_callers() {
+    let s = start(&Backend::Sqlite);
+    s.user("alice");
+    let api = s.legacy_token("alice", "api");
+    let p = s.call(
+        "POST",
+        "/api/v4/projects",
+        Some(&api),
+        Some(json!({"name": "anvil", "visibility": "private"})),
+    );
+    assert_eq!(p.status, 201);
+    let report = s.get("/api/v4/token_coverage", &api);
+    let pages: Vec<(String, String, String)> = report.json["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["surface"] == "web")
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap().to_string(),
+                e["path"].as_str().unwrap().to_string(),
+                e["credential"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(pages.len() >= 15, "{pages:?}");
+    for (method, pattern, credential) in pages {
+        let path = pattern
+            .replace("{project_path:.+}", "alice/anvil")
+            .replace("{iid}", "1")
+            .replace("{pipeline_id}", "1")
+            .replace("{token_id}", "1");
+        let mut anonymous = Browser::new(&s);
+        let r = match method.as_str() {
+            "GET" => anonymous.get(&path),
+            _ => anonymous.post(&path, &[("authenticity_token", "x")]),
+        };
+        if credential == "password" {
+            // The sign-in form and its action: open, and a bad form is refused.
+            assert!(
+                matches!(r.status, 200 | 403),
+                "{method} {path}: {}",
+                r.status
+            );
+            continue;
+        }
+        let private_project = pattern.contains("{project_path");
+        let expected = if private_project { 404 } else { 303 };
+        assert_eq!(r.status, expected, "{method} {path}: {}", r.text);
+        if expected == 303 {
+            assert!(
+                r.header("location").unwrap().starts_with("/users/sign_in"),
+                "{method} {path}"
+            );
+        }
+    }
+}

@@ -50,6 +50,14 @@ const TOKEN_RE = /^tfpat-[0-9A-Za-z]{38}$/;
 const TIMEOUT = 15_000;
 
 let currentStep = '(setup)';
+/** Wrong server behaviour found by a check that lets the flow go on; reported (and failed) at the end. */
+const defects = [];
+function defect(ok, message) {
+  if (!ok) {
+    console.log(`  DEFECT: ${message}`);
+    defects.push(`in step "${currentStep}": ${message}`);
+  }
+}
 /** Console errors a step causes on purpose: { step, text } (text: a substring of the message). */
 const expectedConsoleErrors = [];
 const started = Date.now();
@@ -387,6 +395,15 @@ async function projectPages(page) {
     await tabs.getByRole('link', { name: t, exact: true }).waitFor({ timeout: TIMEOUT });
   }
   await shot(page, 'project');
+  // The summary's counts: the seeded open issue is counted, and no label carries a made-up number.
+  const facts = await page.locator('dl.counts > div').evaluateAll((ds) => ds.map((d) => ({
+    label: d.querySelector('dt').textContent.trim(), count: d.querySelector('dd').textContent.trim(),
+  })));
+  const issues = facts.find((f) => /issues/i.test(f.label));
+  defect(issues && issues.count === '1',
+    `GET /${PROJECT}: the Summary should count the 1 open issue (e.g. "Open issues 1"); it shows ${JSON.stringify(facts)}`);
+  defect(!facts.some((f) => /default branch/i.test(f.label)),
+    `GET /${PROJECT}: the Summary shows the default branch as a count with a fixed value: ${JSON.stringify(facts)}`);
 
   step('the issues tab lists the seeded issue with a link');
   await Promise.all([page.waitForNavigation(), tabs.getByRole('link', { name: 'Issues', exact: true }).click()]);
@@ -467,14 +484,17 @@ async function signOut(page, cookie) {
 }
 
 /** Proves the origin guard works: a request to another origin is aborted and recorded. */
-async function selfCheck(page, foreign) {
+async function selfCheck(context, foreign) {
   step('self-check: a request to another origin is blocked and recorded');
+  // In a page of its own: the aborted navigation leaves it on Chromium's error page.
+  const page = await context.newPage();
   // (A fetch from a tinforge page would not do: its Content-Security-Policy, connect-src 'self',
   // stops that in the page before any request is made.)
   const outcome = await page.goto('http://192.0.2.1/probe').then(() => 'loaded', (e) => String(e.message));
   assert.match(outcome, /ERR_BLOCKED_BY_CLIENT/, `a navigation to another origin was not blocked: ${outcome}`);
   assert.deepEqual(foreign, ['http://192.0.2.1/probe'], 'the origin guard did not record the probe');
   foreign.length = 0;
+  await page.close();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -500,6 +520,7 @@ async function main() {
       foreign.push(url);
       return route.abort('blockedbyclient');
     });
+    await selfCheck(context, foreign);
     const page = await context.newPage();
     page.on('console', (msg) => {
       if (msg.type() !== 'error') return;
@@ -509,7 +530,6 @@ async function main() {
     });
     page.on('pageerror', (err) => consoleErrors.push(`page error in step "${currentStep}" at ${page.url()}: ${err.message}`));
 
-    await selfCheck(page, foreign);
     await signInRedirect(page);
     await signInWrong(page);
     await signIn(page);
@@ -528,6 +548,8 @@ async function main() {
     step('no request left the server\'s origin, no console errors');
     assert.deepEqual(foreign, [], `requests to other origins: ${foreign.join(', ')}`);
     assert.deepEqual(consoleErrors, [], `console errors:\n${consoleErrors.join('\n')}`);
+    step('no server defects were found along the way');
+    assert.deepEqual(defects, [], `server defects:\n${defects.join('\n')}`);
     await context.close();
   } finally {
     await browser.close();

@@ -1,5 +1,6 @@
 //! What authorization costs per request: rejecting garbage by checksum (no database), resolving a
-//! token by its digest on SQLite (legacy and fine-grained, with grants), and `decide()` itself.
+//! token by its digest on SQLite (legacy and fine-grained, with grants), `decide()` itself, and
+//! the usage record's cost on the request path.
 //! Run with `cargo bench -p tinforge-gate`.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
@@ -123,6 +124,27 @@ fn benches(c: &mut Criterion) {
     let req = require!(issue:create);
     c.bench_function("decide fine-grained, 3 grants", |b| {
         b.iter(|| decide(Some(black_box(&principal)), &req, Some(black_box(&target))))
+    });
+    // The usage record's cost on the request path: one aggregate update behind a mutex (the
+    // writer thread flushes to SQLite once a second meanwhile).
+    tinforge_gate::usage::install(store.clone());
+    c.bench_function("usage record, one permission", |b| {
+        b.iter(|| {
+            tinforge_gate::usage::record_use(black_box(&principal), &req, Some(black_box(&target)))
+        })
+    });
+    let many: Vec<Target> = (0..1000)
+        .map(|i| Target {
+            id: i,
+            ..target.clone()
+        })
+        .collect();
+    let mut next = 0usize;
+    c.bench_function("usage record, 1000 projects round robin", |b| {
+        b.iter(|| {
+            next = (next + 1) % many.len();
+            tinforge_gate::usage::record_use(black_box(&principal), &req, Some(&many[next]))
+        })
     });
 }
 

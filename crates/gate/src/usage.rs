@@ -22,6 +22,8 @@ const MAX_PENDING_EVENTS: usize = 10_000;
 /// Past this many entries the writer is woken early.
 const EAGER_FLUSH_AT: usize = 4_096;
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// How long token events are kept, in days.
+pub const EVENT_RETENTION_DAYS: i64 = 365;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -232,6 +234,11 @@ impl UsageRecorder {
             today - chrono::Duration::days(token_usage::RETENTION_DAYS),
         )?;
         tinforge_store::sessions::purge_ended(&mut conn, tinforge_store::now())?;
+        // The audit log is kept a year.
+        token_events::purge_older_than(
+            &mut conn,
+            tinforge_store::now() - chrono::Duration::days(EVENT_RETENTION_DAYS),
+        )?;
         Ok(())
     }
 }

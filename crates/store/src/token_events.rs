@@ -109,3 +109,11 @@ pub fn list(
         .load(conn)?;
     Ok((rows, total))
 }
+
+/// Deletes events older than `before`; returns how many.
+pub fn purge_older_than(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    Ok(diesel::delete(te::table.filter(te::created_at.lt(before))).execute(conn)?)
+}

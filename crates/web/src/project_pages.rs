@@ -16,7 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 use std::collections::HashMap;
-use tinforge_authz::{Principal, Requirement, Role, Target, require};
+use tinforge_authz::{Principal, Requirement, Role, Target, decide, require};
 use tinforge_gate::{Authorized, GateState, RestRoutes, listing};
 use tinforge_store::ci::{jobs, pipelines};
 use tinforge_store::issues::{self, IssueFilter, Order, Paging, ProjectScope, Viewer};
@@ -230,15 +230,51 @@ async fn project_page(
         .run(move |c| -> Result<ProjectPage, WebError> {
             let ctx = context(c, target, principal)?;
             let clone_url = format!("{external}/{}.git", ctx.row.full_path);
+            let counts = summary_counts(c, &ctx)?;
             Ok(ProjectPage {
                 nav,
                 project: ctx.header("Overview"),
                 readme_hint: format!("git clone {clone_url}"),
-                counts: vec![(format!("Default branch: {}", ctx.row.default_branch), 1)],
+                counts,
             })
         })
         .await?;
     render(&page)
+}
+
+/// The overview's counts, each only where the caller may read that section (by the same
+/// declarations the section pages are judged by).
+fn summary_counts(
+    c: &mut DbConnection,
+    ctx: &ProjectContext,
+) -> Result<Vec<(String, usize)>, WebError> {
+    let may = |req: &Requirement| decide(ctx.principal.as_ref(), req, Some(&ctx.target)).is_allow();
+    let mut counts = Vec::new();
+    if may(&require!(issue:read)) {
+        let mut filter = IssueFilter::new(ProjectScope::One(ctx.row.id));
+        filter.state = Some("opened");
+        let total = issues::count_capped(c, &filter, &ctx.viewer())?;
+        counts.push(("Open issues".to_string(), total.unwrap_or(0) as usize));
+    }
+    if may(&MERGE_REQUEST_READ) {
+        let filter = merge_requests::Filter {
+            project_ids: Some(vec![ctx.row.id]),
+            state: Some("opened".into()),
+            ..Default::default()
+        };
+        let (_, total) = merge_requests::list(c, &filter, 0, 0)?;
+        counts.push(("Open merge requests".to_string(), total as usize));
+    }
+    if may(&PIPELINE_READ) {
+        let (_, total) =
+            pipelines::list(c, ctx.row.id, &pipelines::PipelineFilter::default(), 0, 0)?;
+        counts.push(("Pipelines".to_string(), total as usize));
+    }
+    if may(&REGISTRY_READ) {
+        let images = repositories::list_for_projects(c, &[ctx.row.id])?.len();
+        counts.push(("Container images".to_string(), images));
+    }
+    Ok(counts)
 }
 
 #[derive(Deserialize)]

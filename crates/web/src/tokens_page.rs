@@ -187,7 +187,7 @@ fn token_view(
             .iter()
             .map(|s| s.as_str().to_string())
             .collect(),
-        created_at: row.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        created_at: row.created_at.format("%Y-%m-%d").to_string(),
         expires_at: row.expires_at.to_string(),
         last_used_at: row
             .last_used_at
