@@ -81,6 +81,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         .external_url
         .map(|u| u.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("http://{addr}"));
+    git.external_url = external_url.clone();
     let api = ApiConfig {
         repositories: git.repos.clone(),
         registry_host: tinforge_api::registry::host_of(&external_url),

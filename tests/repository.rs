@@ -511,3 +511,35 @@ fn commits_with_actions_branches_tags_and_compare() {
         fsck(s, id);
     });
 }
+
+#[test]
+fn web_urls_come_from_the_external_url_not_the_host_header() {
+    for backend in common::backends() {
+        let s = Server::start(
+            &backend,
+            &[("TINFORGE_EXTERNAL_URL", "https://forge.example.com/")],
+        );
+        s.user("alice");
+        let t = s.legacy_token("alice", "api");
+        let id = project(&s, &t, "links");
+        let created = s.call(
+            "POST",
+            &format!("/api/v4/projects/{id}/repository/files/README.md"),
+            Some(&t),
+            Some(json!({"branch": "main", "content": "hi", "commit_message": "first"})),
+        );
+        assert_eq!(created.status, 201, "{}", created.text);
+        let commits = s
+            .request("GET", &format!("/api/v4/projects/{id}/repository/commits"))
+            .set("PRIVATE-TOKEN", &t)
+            .set("Host", "evil.example.net")
+            .call();
+        let commits = common::Reply::from(commits);
+        assert_eq!(commits.status, 200, "{}", commits.text);
+        let url = commits.json[0]["web_url"].as_str().unwrap();
+        assert!(
+            url.starts_with("https://forge.example.com/links/p/-/commit/"),
+            "{url}"
+        );
+    }
+}

@@ -31,13 +31,18 @@ pub enum Backend {
     Postgres(String),
 }
 
-/// SQLite always; PostgreSQL too when `TINFORGE_TEST_DATABASE_URL` is set.
+/// SQLite always; PostgreSQL too when `TINFORGE_TEST_DATABASE_URL` is set. With
+/// `TINFORGE_REQUIRE_POSTGRES=1` (CI sets it) a missing URL fails the test instead of quietly
+/// running half of it.
 pub fn backends() -> Vec<Backend> {
     let mut all = vec![Backend::Sqlite];
-    if let Ok(url) = std::env::var("TINFORGE_TEST_DATABASE_URL")
-        && !url.is_empty()
-    {
-        all.push(Backend::Postgres(url));
+    match std::env::var("TINFORGE_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => all.push(Backend::Postgres(url)),
+        _ => assert!(
+            std::env::var("TINFORGE_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "TINFORGE_REQUIRE_POSTGRES=1 but TINFORGE_TEST_DATABASE_URL is not set: \
+             the PostgreSQL half of the tests cannot run"
+        ),
     }
     all
 }

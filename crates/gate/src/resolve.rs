@@ -61,8 +61,8 @@ impl TokenResolver {
             Some(TokenPrefix::Job) => return self.resolve_job(conn, token),
             _ => return Err(ResolveError::Malformed),
         }
-        let (row, user) =
-            tokens::find_by_digest(conn, &self.digest(token))?.ok_or(ResolveError::Unknown)?;
+        let (row, user, grants) = tokens::find_with_grants_by_digest(conn, &self.digest(token))?
+            .ok_or(ResolveError::Unknown)?;
         if row.revoked_at.is_some() {
             if row.rotated_to_id.is_some() {
                 // A rotated-away token used again is treated as a leak.
@@ -84,10 +84,9 @@ impl TokenResolver {
         if user.is_blocked() {
             return Err(ResolveError::Blocked);
         }
+        // Grants count for fine-grained tokens only (a legacy token has none stored).
         let grants = match row.token_kind() {
-            TokenKind::FineGrained => tokens::load_grants(conn, &[row.id])?
-                .remove(&row.id)
-                .unwrap_or_default(),
+            TokenKind::FineGrained => grants,
             _ => Vec::new(),
         };
         if row

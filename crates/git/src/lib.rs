@@ -31,6 +31,9 @@ pub struct GitConfig {
     pub repos: Repositories,
     /// The tinforge binary, which the pre-receive hook calls back (`tinforge git-hook …`).
     pub hook_bin: PathBuf,
+    /// The URL clients reach the instance at: every `web_url` is built from it, never from the
+    /// request's `Host` header.
+    pub external_url: String,
 }
 
 impl GitConfig {
@@ -39,6 +42,7 @@ impl GitConfig {
         Ok(GitConfig {
             repos: Repositories::new(data_dir.join("repositories")),
             hook_bin: std::env::current_exe()?,
+            external_url: String::new(),
         })
     }
 }

@@ -249,9 +249,11 @@ fn view(
     })
 }
 
+/// The configured external URL (links never follow the request's `Host` header).
 fn host(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+    req.app_data::<web::Data<crate::GitConfig>>()
+        .map(|g| g.external_url.clone())
+        .unwrap_or_default()
 }
 
 fn project_path(auth: &Authorized) -> String {

@@ -313,19 +313,19 @@ pub async fn context(auth: &Authorized, req: &HttpRequest) -> R<Ctx> {
     let default_branch = project.default_branch.clone();
     let merge_method = MergeMethod::of_stored(&project.merge_method);
     let branch = default_branch.clone();
+    let web_base = format!("{}/{}", git.external_url, project.full_path);
     let repo_path = blocking(move || {
         git.repos
             .ensure(project_id, &branch)
             .map_err(|e| RepoError::Internal(e.to_string()))
     })
     .await?;
-    let info = req.connection_info();
     Ok(Ctx {
         project_id,
         default_branch,
         merge_method,
         repo_path,
-        web_base: format!("{}://{}/{}", info.scheme(), info.host(), project.full_path),
+        web_base,
         trigger,
     })
 }

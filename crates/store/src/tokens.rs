@@ -221,24 +221,40 @@ pub fn list(conn: &mut DbConnection, user_id: Option<i64>) -> Result<Vec<TokenRe
         .collect())
 }
 
-/// Grants of several tokens at once (two queries), keyed by token id.
+/// One row of grants joined with their targets: (grant id, token id, boundary, permissions,
+/// project, group); a grant without targets has one row with neither.
+type GrantTargetRow = (i64, i64, String, String, Option<i64>, Option<i64>);
+
+/// Grants of several tokens at once (one query), keyed by token id.
 pub fn load_grants(
     conn: &mut DbConnection,
     token_ids: &[i64],
 ) -> Result<BTreeMap<i64, Vec<Grant>>, StoreError> {
-    let rows: Vec<(i64, i64, String, String)> = tg::table
+    let rows: Vec<GrantTargetRow> = tg::table
+        .left_join(tgt::table)
         .filter(tg::token_id.eq_any(token_ids))
-        .order(tg::id.asc())
-        .select((tg::id, tg::token_id, tg::boundary, tg::permissions))
+        .order((tg::id.asc(), tgt::id.nullable().asc()))
+        .select((
+            tg::id,
+            tg::token_id,
+            tg::boundary,
+            tg::permissions,
+            tgt::project_id.nullable(),
+            tgt::group_id.nullable(),
+        ))
         .load(conn)?;
-    let grant_ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let targets: Vec<(i64, Option<i64>, Option<i64>)> = tgt::table
-        .filter(tgt::grant_id.eq_any(&grant_ids))
-        .order(tgt::id.asc())
-        .select((tgt::grant_id, tgt::project_id, tgt::group_id))
-        .load(conn)?;
+    Ok(assemble_grants(rows))
+}
+
+/// A grant being assembled: (grant id, token id, boundary, permissions, projects, groups).
+type PartialGrant = (i64, i64, String, String, Vec<i64>, Vec<i64>);
+
+/// Builds grants from grant × target rows ordered by grant id.
+fn assemble_grants(rows: Vec<GrantTargetRow>) -> BTreeMap<i64, Vec<Grant>> {
     let mut out: BTreeMap<i64, Vec<Grant>> = BTreeMap::new();
-    for (grant_id, token_id, boundary, permissions) in rows {
+    let mut current: Option<PartialGrant> = None;
+    let mut finish = |g: PartialGrant| {
+        let (_, token_id, boundary, permissions, projects, groups) = g;
         let permissions: BTreeSet<Permission> = permissions
             .split(' ')
             .filter_map(|p| p.parse().ok())
@@ -246,20 +262,83 @@ pub fn load_grants(
         let boundary = match boundary.as_str() {
             "personal_projects" => Boundary::PersonalProjects,
             "all_memberships" => Boundary::AllMemberships,
-            _ => {
-                let mine = targets.iter().filter(|t| t.0 == grant_id);
-                Boundary::Selected {
-                    projects: mine.clone().filter_map(|t| t.1).collect(),
-                    groups: mine.filter_map(|t| t.2).collect(),
-                }
-            }
+            _ => Boundary::Selected { projects, groups },
         };
         out.entry(token_id).or_default().push(Grant {
             boundary,
             permissions,
         });
+    };
+    for (grant_id, token_id, boundary, permissions, project, group) in rows {
+        match &mut current {
+            Some(g) if g.0 == grant_id => {
+                g.4.extend(project);
+                g.5.extend(group);
+            }
+            _ => {
+                if let Some(done) = current.take() {
+                    finish(done);
+                }
+                current = Some((
+                    grant_id,
+                    token_id,
+                    boundary,
+                    permissions,
+                    project.into_iter().collect(),
+                    group.into_iter().collect(),
+                ));
+            }
+        }
     }
-    Ok(out)
+    if let Some(done) = current {
+        finish(done);
+    }
+    out
+}
+
+/// The token with this digest, its owner and its grants, in one query (the request path's
+/// token resolution: one round trip for legacy and fine-grained tokens alike).
+pub fn find_with_grants_by_digest(
+    conn: &mut DbConnection,
+    digest: &str,
+) -> Result<Option<(TokenRow, User, Vec<Grant>)>, StoreError> {
+    type Row = (
+        TokenRow,
+        User,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = pat::table
+        .inner_join(crate::schema::users::table)
+        .left_join(tg::table.left_join(tgt::table))
+        .filter(pat::digest.eq(digest))
+        .order((tg::id.nullable().asc(), tgt::id.nullable().asc()))
+        .select((
+            TokenRow::as_select(),
+            User::as_select(),
+            tg::id.nullable(),
+            tg::boundary.nullable(),
+            tg::permissions.nullable(),
+            tgt::project_id.nullable(),
+            tgt::group_id.nullable(),
+        ))
+        .load(conn)?;
+    let mut rows = rows.into_iter().peekable();
+    let Some((row, user, ..)) = rows.peek().cloned() else {
+        return Ok(None);
+    };
+    let grant_rows: Vec<GrantTargetRow> = rows
+        .filter_map(|(t, _, id, boundary, permissions, project, group)| {
+            Some((id?, t.id, boundary?, permissions?, project, group))
+        })
+        .collect();
+    let grants = assemble_grants(grant_rows)
+        .remove(&row.id)
+        .unwrap_or_default();
+    Ok(Some((row, user, grants)))
 }
 
 /// Revokes one token; false when it was already revoked or does not exist.
