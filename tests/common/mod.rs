@@ -150,6 +150,13 @@ impl Server {
             None => {
                 let path = self.data_dir.path().join("tinforge.sqlite3");
                 let mut c = SqliteConnection::establish(&path.to_string_lossy()).expect("connect");
+                // The server writes in the background too (the token usage record): wait for
+                // its lock as the server's own connections do.
+                diesel::connection::SimpleConnection::batch_execute(
+                    &mut c,
+                    "PRAGMA busy_timeout = 10000",
+                )
+                .expect("busy timeout");
                 diesel::sql_query(statement).execute(&mut c).expect("sql")
             }
         }
