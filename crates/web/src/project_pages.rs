@@ -209,12 +209,19 @@ fn usernames(
     Ok(out)
 }
 
-fn authorized_parts(auth: &Authorized) -> Result<(Target, Option<Principal>), WebError> {
+/// The project the gate authorized, the caller, and the navigation bar for them.
+fn page_parts(
+    auth: &Authorized,
+    req: &HttpRequest,
+    gate: &GateState,
+) -> Result<(Target, Option<Principal>, crate::pages::Nav), WebError> {
     let target = auth
         .target
         .clone()
         .ok_or(WebError::NotFound("The project could not be found."))?;
-    Ok((target, auth.principal.clone()))
+    let principal = auth.principal.clone();
+    let nav = nav(req, gate, principal.as_ref());
+    Ok((target, principal, nav))
 }
 
 async fn project_page(
@@ -223,8 +230,7 @@ async fn project_page(
     gate: web::Data<GateState>,
     cfg: web::Data<WebConfig>,
 ) -> Result<HttpResponse, WebError> {
-    let (target, principal) = authorized_parts(&auth)?;
-    let nav = nav(&req, &gate, principal.as_ref());
+    let (target, principal, nav) = page_parts(&auth, &req, &gate)?;
     let external = cfg.external_url.clone();
     let page = auth
         .run(move |c| -> Result<ProjectPage, WebError> {
@@ -288,8 +294,7 @@ async fn issues_page(
     gate: web::Data<GateState>,
     query: web::Query<StateQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let (target, principal) = authorized_parts(&auth)?;
-    let nav = nav(&req, &gate, principal.as_ref());
+    let (target, principal, nav) = page_parts(&auth, &req, &gate)?;
     let state = match query.state.as_deref() {
         Some("closed") => "closed",
         Some("all") => "all",
@@ -363,8 +368,7 @@ async fn issue_page(
 ) -> Result<HttpResponse, WebError> {
     const MISSING: &str = "The issue could not be found.";
     let iid = iid_of(&path.1, MISSING)?;
-    let (target, principal) = authorized_parts(&auth)?;
-    let nav = nav(&req, &gate, principal.as_ref());
+    let (target, principal, nav) = page_parts(&auth, &req, &gate)?;
     let page = auth
         .run(move |c| -> Result<IssuePage, WebError> {
             let ctx = context(c, target, principal)?;
@@ -415,8 +419,7 @@ async fn merge_requests_page(
     gate: web::Data<GateState>,
     query: web::Query<StateQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let (target, principal) = authorized_parts(&auth)?;
-    let nav = nav(&req, &gate, principal.as_ref());
+    let (target, principal, nav) = page_parts(&auth, &req, &gate)?;
     let state = match query.state.as_deref() {
         Some(s @ ("merged" | "closed" | "all")) => s.to_string(),
         _ => "opened".to_string(),
@@ -453,8 +456,7 @@ async fn merge_request_page(
 ) -> Result<HttpResponse, WebError> {
     const MISSING: &str = "The merge request could not be found.";
     let iid = iid_of(&path.1, MISSING)?;
-    let (target, principal) = authorized_parts(&auth)?;
-    let nav = nav(&req, &gate, principal.as_ref());
+    let (target, principal, nav) = page_parts(&auth, &req, &gate)?;
     let page = auth
         .run(move |c| -> Result<MergeRequestPage, WebError> {
             let ctx = context(c, target, principal)?;
@@ -499,8 +501,7 @@ async fn pipelines_page(
     req: HttpRequest,
     gate: web::Data<GateState>,
 ) -> Result<HttpResponse, WebError> {
-    let (target, principal) = authorized_parts(&auth)?;
-    let nav = nav(&req, &gate, principal.as_ref());
+    let (target, principal, nav) = page_parts(&auth, &req, &gate)?;
     let page = auth
         .run(move |c| -> Result<PipelinesPage, WebError> {
             let ctx = context(c, target, principal)?;
@@ -529,8 +530,7 @@ async fn pipeline_page(
 ) -> Result<HttpResponse, WebError> {
     const MISSING: &str = "The pipeline could not be found.";
     let id = iid_of(&path.1, MISSING)?;
-    let (target, principal) = authorized_parts(&auth)?;
-    let nav = nav(&req, &gate, principal.as_ref());
+    let (target, principal, nav) = page_parts(&auth, &req, &gate)?;
     let page = auth
         .run(move |c| -> Result<PipelinePage, WebError> {
             let ctx = context(c, target, principal)?;
@@ -589,8 +589,7 @@ async fn registry_page(
     gate: web::Data<GateState>,
     cfg: web::Data<WebConfig>,
 ) -> Result<HttpResponse, WebError> {
-    let (target, principal) = authorized_parts(&auth)?;
-    let nav = nav(&req, &gate, principal.as_ref());
+    let (target, principal, nav) = page_parts(&auth, &req, &gate)?;
     let host = cfg.registry_host.clone();
     let page = auth
         .run(move |c| -> Result<RegistryPage, WebError> {

@@ -9,7 +9,7 @@ use crate::pages::{
     ActionOption, CellState, ConfirmPage, GridCell, GridRow, ResourceActions, ScopeOption,
     TokenForm, TokenValuePage, TokenView, TokensPage,
 };
-use crate::session::{Form, check_csrf, nav, render, render_status, see_other};
+use crate::session::{Form, nav, render, render_status, see_other};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDate, Utc};
@@ -330,8 +330,7 @@ async fn create_token(
     cfg: web::Data<WebConfig>,
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body)?;
-    check_csrf(&req, &gate, &form)?;
+    let form = Form::posted(&req, &gate, &body)?;
     let p = auth.principal()?.clone();
     let posted = TokenForm {
         name: form.get("name").to_string(),
@@ -457,8 +456,7 @@ async fn rotate_token(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body)?;
-    check_csrf(&req, &gate, &form)?;
+    Form::posted(&req, &gate, &body)?;
     let id = token_id(&path)?;
     let p = auth.principal()?.clone();
     let nav = nav(&req, &gate, Some(&p));
@@ -514,8 +512,7 @@ async fn revoke_token(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body)?;
-    check_csrf(&req, &gate, &form)?;
+    Form::posted(&req, &gate, &body)?;
     let id = token_id(&path)?;
     let p = auth.principal()?.clone();
     auth.run(move |c| -> Result<(), WebError> {
@@ -576,8 +573,7 @@ async fn trim_token(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body)?;
-    check_csrf(&req, &gate, &form)?;
+    Form::posted(&req, &gate, &body)?;
     let id = token_id(&path)?;
     let p = auth.principal()?.clone();
     let nav = nav(&req, &gate, Some(&p));
