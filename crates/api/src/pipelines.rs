@@ -29,7 +29,7 @@ use tinforge_store::ci::pipelines::{self, PipelineFilter, PipelineOrder, Pipelin
 use tinforge_store::{DbConnection, StoreError, merge_requests, projects, users};
 
 /// Reading pipelines, jobs and job logs: Reporter+ (anyone on a public project).
-pub const READ: Requirement = require!(pipeline:read).min_role(Role::Reporter);
+pub const READ: Requirement = tinforge_authz::requirement::reads::PIPELINE;
 /// A pipeline's variables may hold secrets: Developer+, as GitLab's `read_pipeline_variable`.
 pub const READ_VARIABLES: Requirement = require!(pipeline:read).min_role(Role::Developer);
 /// Running a pipeline: Developer+.

@@ -25,7 +25,7 @@ use tinforge_store::registry::{ContainerRepository, TagDetail, manifests, reposi
 use tinforge_store::{DbConnection, StoreError, groups, write_transaction};
 
 /// Listing repositories and tags, a tag's details: as pulling (`GET /v2/…`).
-pub const READ: Requirement = require!(container_registry:read).min_role(Role::Reporter);
+pub const READ: Requirement = tinforge_authz::requirement::reads::CONTAINER_REGISTRY;
 /// Deleting a repository or tags: as deleting a manifest or tag over `/v2/`.
 pub const DELETE: Requirement = require!(container_registry:delete).min_role(Role::Maintainer);
 

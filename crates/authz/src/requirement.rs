@@ -197,3 +197,15 @@ macro_rules! __action {
         $crate::Action::Delete
     };
 }
+
+/// Reads that every surface serving them declares alike (REST, git's REST routes, the web
+/// pages): merge requests, pipelines and container images of a private project take Reporter.
+pub mod reads {
+    use super::Requirement;
+    use crate::role::Role;
+
+    pub const MERGE_REQUEST: Requirement = require!(merge_request:read).min_role(Role::Reporter);
+    pub const PIPELINE: Requirement = require!(pipeline:read).min_role(Role::Reporter);
+    pub const CONTAINER_REGISTRY: Requirement =
+        require!(container_registry:read).min_role(Role::Reporter);
+}

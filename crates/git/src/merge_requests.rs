@@ -28,7 +28,7 @@ use tinforge_store::{
 };
 
 pub fn declare(r: &mut RestRoutes) {
-    let read = require!(merge_request:read).min_role(Role::Reporter);
+    let read = tinforge_authz::requirement::reads::MERGE_REQUEST;
     let create = require!(merge_request:create).min_role(Role::Developer);
     let update = require!(merge_request:update).min_role(Role::Developer);
     let delete = require!(merge_request:delete).min_role(Role::Owner);

@@ -92,17 +92,6 @@ pub fn revoke(conn: &mut DbConnection, id: i64) -> Result<bool, StoreError> {
     Ok(n > 0)
 }
 
-/// Ends every live session of a user (blocking, password change); returns how many.
-pub fn revoke_all_of(conn: &mut DbConnection, user_id: i64) -> Result<usize, StoreError> {
-    Ok(diesel::update(
-        ws::table
-            .filter(ws::user_id.eq(user_id))
-            .filter(ws::revoked_at.is_null()),
-    )
-    .set(ws::revoked_at.eq(crate::now()))
-    .execute(conn)?)
-}
-
 /// Deletes sessions that ended more than a day ago, so the table stays small.
 pub fn purge_ended(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, StoreError> {
     let cutoff = now - chrono::Duration::days(1);

@@ -171,19 +171,6 @@ fn insert_grant(conn: &mut DbConnection, token_id: i64, grant: &Grant) -> Result
     Ok(())
 }
 
-/// The token with this digest and its owner, in one query.
-pub fn find_by_digest(
-    conn: &mut DbConnection,
-    digest: &str,
-) -> Result<Option<(TokenRow, User)>, StoreError> {
-    Ok(pat::table
-        .inner_join(crate::schema::users::table)
-        .filter(pat::digest.eq(digest))
-        .select((TokenRow::as_select(), User::as_select()))
-        .first(conn)
-        .optional()?)
-}
-
 pub fn get(conn: &mut DbConnection, id: i64) -> Result<Option<TokenRecord>, StoreError> {
     let Some(row) = pat::table
         .find(id)

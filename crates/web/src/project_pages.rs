@@ -30,11 +30,11 @@ use tinforge_store::{DbConnection, users};
 /// Paths the project catch-all leaves alone (the API, the registry, the other pages).
 const NOT_PROJECTS: &[&str] = &["/api/", "/v2/", "/jwt/", "/-/", "/users/", "/oauth/"];
 
-/// The API's own rules for these reads: merge requests, pipelines and images of a private project
-/// take Reporter (issues any member).
-const MERGE_REQUEST_READ: Requirement = require!(merge_request:read).min_role(Role::Reporter);
-const PIPELINE_READ: Requirement = require!(pipeline:read).min_role(Role::Reporter);
-const REGISTRY_READ: Requirement = require!(container_registry:read).min_role(Role::Reporter);
+/// The API's own rules for these reads (the same constants the REST routes declare).
+use tinforge_authz::requirement::reads::{
+    CONTAINER_REGISTRY as REGISTRY_READ, MERGE_REQUEST as MERGE_REQUEST_READ,
+    PIPELINE as PIPELINE_READ,
+};
 
 /// Items a list page shows.
 const PAGE_ITEMS: i64 = 100;
