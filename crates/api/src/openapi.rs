@@ -5,14 +5,16 @@ use tinforge_gate::{Endpoint, EndpointRegistry, Surface};
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::schema::{ArrayBuilder, Schema};
 use utoipa::openapi::{
-    ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, Paths, Required,
-    ResponseBuilder, SecurityRequirement,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, Paths, Ref,
+    RefOr, Required, ResponseBuilder, SecurityRequirement,
 };
 
 /// The document for the REST endpoints of `registry`.
 pub fn document(registry: &EndpointRegistry) -> OpenApi {
     let mut paths = Paths::new();
+    let mut schemas: Vec<(String, RefOr<Schema>)> = Vec::new();
     for e in registry
         .endpoints()
         .iter()
@@ -21,6 +23,10 @@ pub fn document(registry: &EndpointRegistry) -> OpenApi {
         let Some(method) = http_method(e.method) else {
             continue;
         };
+        if let Some(r) = &e.response {
+            (r.referenced)(&mut schemas);
+            schemas.push(((r.name)().into_owned(), (r.schema)()));
+        }
         let path = openapi_path(&e.path);
         let item = PathItem::new(method, operation(e));
         match paths.paths.get_mut(&path) {
@@ -30,7 +36,10 @@ pub fn document(registry: &EndpointRegistry) -> OpenApi {
             }
         }
     }
+    schemas.sort_by(|a, b| a.0.cmp(&b.0));
+    schemas.dedup_by(|a, b| a.0 == b.0);
     let components = ComponentsBuilder::new()
+        .schemas_from_iter(schemas)
         .security_scheme(
             "private_token",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("PRIVATE-TOKEN"))),
@@ -74,10 +83,7 @@ fn operation(e: &Endpoint) -> utoipa::openapi::path::Operation {
             Vec::<String>::new(),
         ))
         .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
-        .response(
-            success_status(e.method),
-            ResponseBuilder::new().description("Success"),
-        )
+        .response(success_status(e.method), success(e))
         .response(
             "401",
             ResponseBuilder::new().description("No usable credential"),
@@ -108,6 +114,24 @@ fn operation(e: &Endpoint) -> utoipa::openapi::path::Operation {
         );
     }
     op.build()
+}
+
+/// The success response, with the typed body's schema where the route declares one.
+fn success(e: &Endpoint) -> ResponseBuilder {
+    let response = ResponseBuilder::new().description("Success");
+    let Some(r) = &e.response else {
+        return response;
+    };
+    let one = Ref::from_schema_name((r.name)());
+    let schema: RefOr<Schema> = if r.list {
+        ArrayBuilder::new().items(one).into()
+    } else {
+        one.into()
+    };
+    response.content(
+        "application/json",
+        ContentBuilder::new().schema(Some(schema)).build(),
+    )
 }
 
 fn http_method(method: &str) -> Option<HttpMethod> {

@@ -246,6 +246,7 @@ mod tests {
             requirement: req,
             target: TargetSpec::None,
             summary: "",
+            response: None,
         }
     }
 

@@ -20,6 +20,6 @@ pub mod usage;
 pub use authorized::{Authorized, GateState};
 pub use credential::Credential;
 pub use error::GateError;
-pub use registry::{Endpoint, EndpointRegistry, Surface, TargetSpec};
+pub use registry::{Endpoint, EndpointRegistry, ResponseSchema, Surface, TargetSpec};
 pub use resolve::{ResolveError, TokenResolver};
 pub use routes::RestRoutes;

@@ -74,6 +74,39 @@ pub struct Endpoint {
     pub requirement: Requirement,
     pub target: TargetSpec,
     pub summary: &'static str,
+    /// The typed body a success answers with, for the OpenAPI document (REST only).
+    pub response: Option<ResponseSchema>,
+}
+
+/// The schema of an endpoint's success body: one `T` or a list of them, `T` a
+/// `utoipa::ToSchema` view.
+#[derive(Clone, Copy)]
+pub struct ResponseSchema {
+    /// `T`'s component name.
+    pub name: fn() -> std::borrow::Cow<'static, str>,
+    /// `T`'s own schema.
+    pub schema: fn() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    /// The schemas `T` refers to, by name.
+    pub referenced: fn(&mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>),
+    /// A JSON array of `T`.
+    pub list: bool,
+}
+
+impl ResponseSchema {
+    pub fn of<T: utoipa::ToSchema>(list: bool) -> Self {
+        ResponseSchema {
+            name: T::name,
+            schema: <T as utoipa::PartialSchema>::schema,
+            referenced: T::schemas,
+            list,
+        }
+    }
+}
+
+impl std::fmt::Debug for ResponseSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", (self.name)(), if self.list { "[]" } else { "" })
+    }
 }
 
 impl Endpoint {

@@ -2,7 +2,7 @@
 //! builds the actix router and the registry, so the two cannot disagree.
 
 use crate::authorized::DenialRenderer;
-use crate::registry::{Endpoint, EndpointRegistry, Surface, TargetSpec};
+use crate::registry::{Endpoint, EndpointRegistry, ResponseSchema, Surface, TargetSpec};
 use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Responder, Route, web};
@@ -37,6 +37,7 @@ pub struct RouteDecl<'a> {
     target: TargetSpec,
     summary: &'static str,
     except_under: Option<&'static [&'static str]>,
+    response: Option<ResponseSchema>,
 }
 
 impl RestRoutes {
@@ -72,6 +73,7 @@ impl RestRoutes {
             target: TargetSpec::None,
             summary: "",
             except_under: None,
+            response: None,
         }
     }
 
@@ -158,6 +160,18 @@ impl RouteDecl<'_> {
         self
     }
 
+    /// A success answers with one `T` (its schema goes into the OpenAPI document).
+    pub fn returns<T: utoipa::ToSchema>(mut self) -> Self {
+        self.response = Some(ResponseSchema::of::<T>(false));
+        self
+    }
+
+    /// A success answers with a JSON array of `T`.
+    pub fn returns_list<T: utoipa::ToSchema>(mut self) -> Self {
+        self.response = Some(ResponseSchema::of::<T>(true));
+        self
+    }
+
     /// Finishes the declaration with its handler.
     pub fn to<F, Args>(self, handler: F)
     where
@@ -174,6 +188,7 @@ impl RouteDecl<'_> {
             requirement: self.requirement,
             target: self.target,
             summary: self.summary,
+            response: self.response,
         };
         self.routes
             .entries

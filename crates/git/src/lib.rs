@@ -114,6 +114,7 @@ pub fn declare_git(registry: &mut EndpointRegistry) -> Result<(), String> {
             requirement,
             target: TargetSpec::Project("project_path"),
             summary,
+            response: None,
         })?;
     }
     Ok(())

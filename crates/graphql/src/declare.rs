@@ -94,6 +94,7 @@ impl FieldDecl {
             requirement: self.requirement,
             target: self.target_spec(),
             summary: self.doc.trim().lines().next().unwrap_or("").trim(),
+            response: None,
         }
     }
 }

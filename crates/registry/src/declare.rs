@@ -113,6 +113,7 @@ pub fn declare_registry(registry: &mut EndpointRegistry) -> Result<(), String> {
             requirement,
             target,
             summary,
+            response: None,
         })?;
     }
     Ok(())
