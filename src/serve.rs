@@ -71,6 +71,8 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
     let resolver = config::resolver(&store)?;
     let registry =
         crate::wiring::configured_registry(&args.coverage.not_covered).map_err(CliError::Usage)?;
+    // A route without a declaration, or a declaration no route reaches, stops the start.
+    crate::wiring::self_check(&registry).map_err(CliError::Usage)?;
     let listener = TcpListener::bind(&args.listen)?;
     let addr = listener.local_addr()?;
     let mut git = tinforge_git::GitConfig::new(&storage.data_dir)?;

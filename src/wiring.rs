@@ -1,6 +1,7 @@
 //! What every command shares about the running system: the full endpoint registry of all surfaces,
 //! with the operator's "not covered" setting applied.
 
+use tinforge_gate::mounts::Mount;
 use tinforge_gate::{EndpointRegistry, RestRoutes};
 
 /// The one REST route list: the API crate's routes and those other surfaces add (protected
@@ -20,6 +21,23 @@ pub fn registry() -> Result<EndpointRegistry, String> {
     tinforge_graphql::declare_endpoints(&mut registry)?;
     tinforge_web::web_routes().declare_into(&mut registry)?;
     Ok(registry)
+}
+
+/// Everything `serve` mounts outside the declared route list, in its order (after the REST routes,
+/// before the web pages), for the router's start-up self-check.
+pub fn mounts() -> Vec<Mount> {
+    let mut mounts = tinforge_api::DOCUMENTS.to_vec();
+    mounts.extend(tinforge_git::smart::MOUNTS);
+    mounts.extend(tinforge_registry::MOUNTS);
+    mounts.push(tinforge_graphql::GraphqlService::MOUNT);
+    mounts.extend(tinforge_web::assets::MOUNTS);
+    mounts
+}
+
+/// The router against the registry: every declaration reachable, every dispatcher declared,
+/// nothing under `/api/v4/` served around the registry. `serve` refuses to start otherwise.
+pub fn self_check(registry: &EndpointRegistry) -> Result<(), String> {
+    tinforge_gate::mounts::self_check(registry, &mounts())
 }
 
 /// The registry with `not_covered` entries (`METHOD /path` or a GraphQL field) refusing
@@ -48,4 +66,13 @@ pub struct CoverageArgs {
     /// Endpoints that refuse fine-grained tokens (`METHOD /path` or a GraphQL field), comma-separated.
     #[arg(long, env = "TINFORGE_NOT_COVERED", value_delimiter = ',')]
     pub not_covered: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_router_and_the_registry_agree() {
+        let registry = super::registry().expect("registry");
+        super::self_check(&registry).expect("self-check");
+    }
 }

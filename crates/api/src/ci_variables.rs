@@ -2,8 +2,8 @@
 //! the instance (`/admin/ci/variables`), in GitLab's shapes. Variables are secrets: managing a
 //! project's needs Maintainer (`project:read` / `project:update`), a group's Owner
 //! (`group:read` / `group:update`, as GitLab's `admin_cicd_variables`), the instance's an admin
-//! in admin mode. Reads are judged as if the project or group were private (see
-//! [`judge_as_private`]), so a public project's variables stay its maintainers'. A hidden
+//! in admin mode. Reads are declared `members_only`: the role is needed on public projects and
+//! groups too, so a public project's variables stay its maintainers'. A hidden
 //! variable (`masked_and_hidden`) never shows its value again: `"value": null`.
 
 use crate::ApiConfig;
@@ -13,17 +13,19 @@ use crate::params::{Params, flex};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use tinforge_authz::{DenyReason, Requirement, Role, TargetKind, Visibility, require};
-use tinforge_gate::authorized::{decode, enforce};
-use tinforge_gate::{Authorized, GateError, RestRoutes};
+use tinforge_authz::{Requirement, Role, TargetKind, require};
+use tinforge_gate::authorized::decode;
+use tinforge_gate::{Authorized, RestRoutes};
 use tinforge_store::StoreError;
 use tinforge_store::ci::variables::{
     self, ALL_ENVIRONMENTS, Owner, VariableRow, VariableSpec, VariableType,
 };
 
-const READ_PROJECT: Requirement = require!(project:read).min_role(Role::Maintainer);
+const READ_PROJECT: Requirement = require!(project:read)
+    .min_role(Role::Maintainer)
+    .members_only();
 const WRITE_PROJECT: Requirement = require!(project:update).min_role(Role::Maintainer);
-const READ_GROUP: Requirement = require!(group:read).min_role(Role::Owner);
+const READ_GROUP: Requirement = require!(group:read).min_role(Role::Owner).members_only();
 const WRITE_GROUP: Requirement = require!(group:update).min_role(Role::Owner);
 const READ_INSTANCE: Requirement = require!(project:read).admin_only();
 const WRITE_INSTANCE: Requirement = require!(project:update).admin_only();
@@ -95,31 +97,6 @@ pub fn declare(r: &mut RestRoutes) {
 }
 
 const VARIABLE_NOT_FOUND: ApiError = ApiError::NotFound("Variable");
-
-/// `decide()` opens reads of public and internal targets to everyone signed in, whatever the
-/// declared role. CI variables and job token settings are secrets of the maintainers, so those
-/// reads are judged again as if the project or group were private: only members with the
-/// declared role (or admins in admin mode), and a fine-grained token only inside its boundary
-/// with the permission in one of its grants. The target itself is visible (the gate let the
-/// request through), so a refusal is a 403, never a 404.
-pub(crate) fn judge_as_private(auth: &Authorized) -> Result<(), ApiError> {
-    let Some(target) = auth.target.as_ref() else {
-        return Ok(());
-    };
-    if auth.principal.is_none() {
-        return Err(GateError::Unauthorized.into());
-    }
-    let mut private = target.clone();
-    private.visibility = Visibility::Private;
-    match enforce(auth.principal.as_ref(), &auth.endpoint, Some(&private)) {
-        Ok(()) => Ok(()),
-        Err(GateError::Denied {
-            reason: DenyReason::NotVisible,
-            ..
-        }) => Err(ApiError::Forbidden(None)),
-        Err(e) => Err(e.into()),
-    }
-}
 
 /// Whose variables the route is about: its project, its group, or (no target) the instance.
 fn owner_of(auth: &Authorized) -> Owner {
@@ -259,7 +236,6 @@ async fn list_variables(
     params: Params,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    judge_as_private(&auth)?;
     let page = Page::from_params(&params)?;
     let owner = owner_of(&auth);
     let all = auth.run(move |c| variables::list(c, owner)).await?;
@@ -296,7 +272,6 @@ async fn get_variable(
     params: Params,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    judge_as_private(&auth)?;
     let v = find_variable(&auth, &params, &req).await?;
     Ok(HttpResponse::Ok().json(VariableView::of(&v)))
 }

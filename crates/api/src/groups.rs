@@ -9,15 +9,17 @@ use crate::error::ApiError;
 use crate::pagination::{self, Page};
 use crate::params::{Params, flex};
 use crate::projects::{
-    ListQuery, name_and_path, needing, opt_ref, parse_level, parse_sort, parse_visibility,
-    project_page, respond, write_error,
+    ListQuery, name_and_path, opt_ref, parse_level, parse_sort, parse_visibility, project_page,
+    respond, write_error,
 };
 use crate::views;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tinforge_authz::{DenyReason, Principal, Role, Target, Visibility, require};
-use tinforge_gate::authorized::{enforce, resolve_target};
+use tinforge_authz::{
+    DenyReason, Principal, RaiseTo, Role, RoleRaise, Target, Visibility, require,
+};
+use tinforge_gate::authorized::resolve_target;
 use tinforge_gate::listing::{self, Listing};
 use tinforge_gate::{Authorized, GateError, RestRoutes, TargetSpec};
 use tinforge_store::DbConnection;
@@ -27,14 +29,24 @@ use tinforge_store::namespaces::{self, NamespaceInfo};
 use tinforge_store::projects::{self, ProjectFilter};
 use tinforge_store::users;
 
+/// A subgroup is created by a Maintainer (or Owner) of its parent.
+const MAINTAINER_OF_PARENT: RoleRaise = RoleRaise::new(
+    "parent_id names a parent group",
+    RaiseTo::Role(Role::Maintainer),
+);
+
 pub fn declare(r: &mut RestRoutes) {
     r.route("GET", "/api/v4/groups", require!(group:read))
         .list()
         .summary("List the groups visible to the caller")
         .to(list_groups);
-    r.route("POST", "/api/v4/groups", require!(group:create))
-        .summary("Create a group (a subgroup needs Maintainer+ on the parent)")
-        .to(create_group);
+    r.route(
+        "POST",
+        "/api/v4/groups",
+        require!(group:create).raised(&[MAINTAINER_OF_PARENT]),
+    )
+    .summary("Create a group (a subgroup needs Maintainer+ on the parent)")
+    .to(create_group);
     r.route("GET", "/api/v4/groups/{id}", require!(group:read))
         .group("id")
         .summary("A single group")
@@ -79,6 +91,7 @@ pub fn declare(r: &mut RestRoutes) {
         .summary("Your personal namespace and the groups you belong to")
         .to(list_namespaces);
     r.route("GET", "/api/v4/namespaces/{id}", require!(group:read))
+        .resolved_target("id")
         .summary("A single namespace (id or full path)")
         .to(get_namespace);
 }
@@ -292,7 +305,7 @@ async fn create_group(
     let visibility = parse_visibility(body.visibility.as_deref())?.unwrap_or(Visibility::Private);
     let description = body.description.unwrap_or_default();
     let p = auth.principal()?.clone();
-    let subgroup_endpoint = needing(&auth.endpoint, Role::Maintainer);
+    let judge = auth.judge();
     let config = cfg.get_ref().clone();
     let parent_ref = body.parent_id;
     let created = auth
@@ -302,7 +315,7 @@ async fn create_group(
                     let spec = TargetSpec::Group("parent_id");
                     let target = resolve_target(c, spec, r, Some(p.user_id))?
                         .ok_or(ApiError::NotFound("Group"))?;
-                    enforce(Some(&p), &subgroup_endpoint, Some(&target))?;
+                    judge.raise_on(&MAINTAINER_OF_PARENT, &target)?;
                     Some(groups::find(c, target.id)?.ok_or(ApiError::NotFound("Group"))?)
                 }
                 None => None,
@@ -543,7 +556,7 @@ async fn get_namespace(
 ) -> Result<HttpResponse, ApiError> {
     let reference = tinforge_gate::authorized::decode(&path);
     let p = auth.principal()?.clone();
-    let endpoint = auth.endpoint.clone();
+    let judge = auth.judge();
     let config = cfg.get_ref().clone();
     let body = auth
         .run(move |c| -> Result<_, ApiError> {
@@ -564,7 +577,7 @@ async fn get_namespace(
                     let g: GroupRow =
                         groups::find(c, gid)?.ok_or(ApiError::NotFound("Namespace"))?;
                     let target = projects::group_target(c, &g, Some(p.user_id))?;
-                    enforce(Some(&p), &endpoint, Some(&target)).map_err(|e| match e {
+                    judge.authorize_on(&target).map_err(|e| match e {
                         GateError::Denied {
                             reason: DenyReason::NotVisible,
                             ..

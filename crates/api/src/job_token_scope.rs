@@ -7,7 +7,6 @@
 //! is a 404, exactly like adding one that does not exist.
 
 use crate::ApiConfig;
-use crate::ci_variables::judge_as_private;
 use crate::error::ApiError;
 use crate::pagination::{self, Page};
 use crate::params::{Params, flex};
@@ -27,7 +26,9 @@ use tinforge_store::groups::{self, GroupTree};
 use tinforge_store::projects;
 use tinforge_store::{DbConnection, StoreError, namespaces};
 
-const READ: Requirement = require!(project:read).min_role(Role::Maintainer);
+const READ: Requirement = require!(project:read)
+    .min_role(Role::Maintainer)
+    .members_only();
 const WRITE: Requirement = require!(project:update).min_role(Role::Maintainer);
 
 pub fn declare(r: &mut RestRoutes) {
@@ -180,7 +181,6 @@ fn not_listed(kind: &str) -> HttpResponse {
 // Handlers
 
 async fn get_settings(auth: Authorized) -> Result<HttpResponse, ApiError> {
-    judge_as_private(&auth)?;
     let project_id = project_of(&auth)?.id;
     let enabled = auth
         .run(move |c| scope::scope_enabled(c, project_id))
@@ -219,7 +219,6 @@ async fn list_projects(
     params: Params,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    judge_as_private(&auth)?;
     let project_id = project_of(&auth)?.id;
     let page = Page::from_params(&params)?;
     let config = cfg.get_ref().clone();
@@ -306,7 +305,6 @@ async fn list_groups(
     params: Params,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    judge_as_private(&auth)?;
     let project_id = project_of(&auth)?.id;
     let page = Page::from_params(&params)?;
     let config = cfg.get_ref().clone();

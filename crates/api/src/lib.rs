@@ -82,10 +82,26 @@ pub fn rest_routes() -> RestRoutes {
 /// only routes outside the endpoint registry.
 pub fn configure_documents(cfg: &mut actix_web::web::ServiceConfig) {
     use actix_web::web;
-    cfg.route("/api/v4/openapi.json", web::get().to(openapi_json))
-        .route("/-/health", web::get().to(healthy))
-        .route("/-/liveness", web::get().to(healthy))
-        .route("/-/readiness", web::get().to(healthy));
+    let [openapi, health, liveness, readiness] = DOCUMENTS;
+    cfg.route(openapi.pattern, web::get().to(openapi_json))
+        .route(health.pattern, web::get().to(healthy))
+        .route(liveness.pattern, web::get().to(healthy))
+        .route(readiness.pattern, web::get().to(healthy));
+}
+
+/// What [`configure_documents`] mounts, for the router's start-up self-check.
+pub const DOCUMENTS: [tinforge_gate::mounts::Mount; 4] = [
+    document("/api/v4/openapi.json"),
+    document("/-/health"),
+    document("/-/liveness"),
+    document("/-/readiness"),
+];
+
+const fn document(pattern: &'static str) -> tinforge_gate::mounts::Mount {
+    tinforge_gate::mounts::Mount {
+        pattern,
+        serves: tinforge_gate::mounts::Serves::Document,
+    }
 }
 
 async fn openapi_json(gate: actix_web::web::Data<tinforge_gate::GateState>) -> HttpResponse {

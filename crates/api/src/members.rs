@@ -7,14 +7,13 @@ use crate::ApiConfig;
 use crate::error::ApiError;
 use crate::pagination::{self, Page};
 use crate::params::{Params, flex};
-use crate::projects::{needing, opt_ref};
+use crate::projects::opt_ref;
 use crate::views;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
-use tinforge_authz::{Role, Target, require};
-use tinforge_gate::authorized::enforce;
+use tinforge_authz::{RaiseTo, Role, RoleRaise, Target, require};
 use tinforge_gate::routes::RouteDecl;
 use tinforge_gate::{Authorized, RestRoutes};
 use tinforge_store::StoreError;
@@ -30,6 +29,12 @@ fn on(d: RouteDecl<'_>, project: bool) -> RouteDecl<'_> {
         d.group("id")
     }
 }
+
+/// Only an Owner may make, change or remove an Owner, as at GitLab.
+const OWNER_FOR_OWNERS: RoleRaise = RoleRaise::new(
+    "access_level is Owner, or the member is an Owner",
+    RaiseTo::Role(Role::Owner),
+);
 
 pub fn declare(r: &mut RestRoutes) {
     for (base, project) in [
@@ -72,7 +77,9 @@ pub fn declare(r: &mut RestRoutes) {
             r.route(
                 "POST",
                 &format!("{base}/members"),
-                require!(member:create).min_role(Role::Maintainer),
+                require!(member:create)
+                    .min_role(Role::Maintainer)
+                    .raised(&[OWNER_FOR_OWNERS]),
             ),
             project,
         )
@@ -82,7 +89,9 @@ pub fn declare(r: &mut RestRoutes) {
             r.route(
                 "PUT",
                 &format!("{base}/members/{{user_id}}"),
-                require!(member:update).min_role(Role::Maintainer),
+                require!(member:update)
+                    .min_role(Role::Maintainer)
+                    .raised(&[OWNER_FOR_OWNERS]),
             ),
             project,
         )
@@ -92,7 +101,9 @@ pub fn declare(r: &mut RestRoutes) {
             r.route(
                 "DELETE",
                 &format!("{base}/members/{{user_id}}"),
-                require!(member:delete).min_role(Role::Maintainer),
+                require!(member:delete)
+                    .min_role(Role::Maintainer)
+                    .raised(&[OWNER_FOR_OWNERS]),
             ),
             project,
         )
@@ -307,11 +318,7 @@ async fn add_member(
     };
     let target = target_of(&auth)?;
     if role == Role::Owner {
-        enforce(
-            auth.principal.as_ref(),
-            &needing(&auth.endpoint, Role::Owner),
-            Some(&target),
-        )?;
+        auth.raise(&OWNER_FOR_OWNERS)?;
     }
     let source = Source::of(&target);
     let m = auth
@@ -336,13 +343,12 @@ async fn update_member(
     let expiry = expires_at(params.get("expires_at"))?;
     let target = target_of(&auth)?;
     let source = Source::of(&target);
-    let principal = auth.principal.clone();
-    let owner_endpoint = needing(&auth.endpoint, Role::Owner);
+    let judge = auth.judge();
     let m = auth
         .run(move |c| -> Result<_, ApiError> {
             let current = members::find_direct(c, source, user_id)?.ok_or(MEMBER_NOT_FOUND)?;
             if role == Role::Owner || current.role == Role::Owner {
-                enforce(principal.as_ref(), &owner_endpoint, Some(&target))?;
+                judge.raise_on(&OWNER_FOR_OWNERS, &target)?;
             }
             members::update(c, source, user_id, role, expiry)
                 .map_err(|e| member_write_error(e, MEMBER_NOT_FOUND))
@@ -355,13 +361,12 @@ async fn remove_member(auth: Authorized, req: HttpRequest) -> Result<HttpRespons
     let user_id = user_id_of(&req)?;
     let target = target_of(&auth)?;
     let source = Source::of(&target);
-    let principal = auth.principal.clone();
-    let owner_endpoint = needing(&auth.endpoint, Role::Owner);
+    let judge = auth.judge();
     let kind = target.kind;
     auth.run(move |c| -> Result<_, ApiError> {
         let current = members::find_direct(c, source, user_id)?.ok_or(MEMBER_NOT_FOUND)?;
         if current.role == Role::Owner {
-            enforce(principal.as_ref(), &owner_endpoint, Some(&target))?;
+            judge.raise_on(&OWNER_FOR_OWNERS, &target)?;
         }
         members::remove(c, source, user_id).map_err(|e| member_write_error(e, MEMBER_NOT_FOUND))
     })

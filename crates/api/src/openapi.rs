@@ -4,8 +4,8 @@
 use tinforge_gate::{Endpoint, EndpointRegistry, Surface};
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::schema::{ArrayBuilder, Schema};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, Paths, Ref,
     RefOr, Required, ResponseBuilder, SecurityRequirement,
@@ -73,6 +73,12 @@ fn operation(e: &Endpoint) -> utoipa::openapi::path::Operation {
         "min_access_level": req.min_role.access_level(),
         "admin_only": req.admin,
         "fine_grained": if e.is_covered() { "covered" } else { "not_covered" },
+        "members_only": req.members_only,
+        "raised_when": req.raises.iter().map(tinforge_gate::coverage::RaiseRow::of).collect::<Vec<_>>(),
+        "target_from": match e.target {
+            tinforge_gate::TargetSpec::Resolved(param) => Some(param),
+            _ => None,
+        },
     });
     let mut op = OperationBuilder::new()
         .operation_id(Some(operation_id(e)))

@@ -17,11 +17,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use tinforge_authz::{
-    DenyReason, Principal, Requirement, Role, Target, TargetKind, Visibility, require,
+    DenyReason, Principal, RaiseTo, Requirement, Role, RoleRaise, Target, TargetKind, Visibility,
+    require,
 };
-use tinforge_gate::authorized::enforce;
 use tinforge_gate::listing::{self, Listing};
-use tinforge_gate::{Authorized, Endpoint, GateError, RestRoutes};
+use tinforge_gate::{Authorized, GateError, RestRoutes};
 use tinforge_store::DbConnection;
 use tinforge_store::git::Repositories;
 use tinforge_store::git::lifecycle;
@@ -39,9 +39,14 @@ pub fn declare(r: &mut RestRoutes) {
         .list()
         .summary("List the projects visible to the caller")
         .to(list_projects);
-    r.route("POST", "/api/v4/projects", require!(project:create))
-        .summary("Create a project (Developer+ in a group namespace; owner in a personal one)")
-        .to(create_project);
+    r.route(
+        "POST",
+        "/api/v4/projects",
+        require!(project:create).min_role(Role::Developer),
+    )
+    .resolved_target("namespace_id")
+    .summary("Create a project (Developer+ in a group namespace; owner in a personal one)")
+    .to(create_project);
     r.route("GET", "/api/v4/projects/{id}", require!(project:read))
         .project("id")
         .summary("A single project")
@@ -49,7 +54,9 @@ pub fn declare(r: &mut RestRoutes) {
     r.route(
         "PUT",
         "/api/v4/projects/{id}",
-        require!(project:update).min_role(Role::Maintainer),
+        require!(project:update)
+            .min_role(Role::Maintainer)
+            .raised(&[OWNER_FOR_VISIBILITY_OR_PATH]),
     )
     .project("id")
     .summary("Edit a project (visibility and path need Owner)")
@@ -139,12 +146,9 @@ pub(crate) fn opt_ref<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>,
     }
 }
 
-/// The same endpoint, needing at least `role` (a stricter check inside a handler).
-pub(crate) fn needing(endpoint: &Endpoint, role: Role) -> Endpoint {
-    let mut e = endpoint.clone();
-    e.requirement = e.requirement.min_role(role.max(e.requirement.min_role));
-    e
-}
+/// Changing a project's visibility or path takes its Owner, as at GitLab.
+const OWNER_FOR_VISIBILITY_OR_PATH: RoleRaise =
+    RoleRaise::new("visibility or path changes", RaiseTo::Role(Role::Owner));
 
 /// A denial because the namespace is invisible reads exactly like a missing namespace.
 fn namespace_denied(e: GateError) -> ApiError {
@@ -515,7 +519,7 @@ async fn create_project(
     let visibility = parse_visibility(body.visibility.as_deref())?.unwrap_or(Visibility::Private);
     let merge_method = parse_merge_method(body.merge_method.as_deref())?;
     let p = auth.principal()?.clone();
-    let endpoint = auth.endpoint.clone();
+    let judge = auth.judge();
     let config = cfg.get_ref().clone();
     let ns_ref = body.namespace_id.or(body.namespace_path);
     let description = body.description.unwrap_or_default();
@@ -554,7 +558,7 @@ async fn create_project(
                             Role::None
                         },
                     };
-                    enforce(Some(&p), &endpoint, Some(&target)).map_err(namespace_denied)?;
+                    judge.authorize_on(&target).map_err(namespace_denied)?;
                     lifecycle::create_project(
                         c,
                         &repos,
@@ -567,12 +571,7 @@ async fn create_project(
                 (None, Some(group_id)) => {
                     let g = groups::find(c, group_id)?.ok_or(ApiError::NotFound("Namespace"))?;
                     let target = projects::group_target(c, &g, Some(p.user_id))?;
-                    enforce(
-                        Some(&p),
-                        &needing(&endpoint, Role::Developer),
-                        Some(&target),
-                    )
-                    .map_err(namespace_denied)?;
+                    judge.authorize_on(&target).map_err(namespace_denied)?;
                     lifecycle::create_project(c, &repos, &new_project(Namespace::Group(&g)))
                 }
                 _ => return Err(ApiError::NotFound("Namespace")),
@@ -616,7 +615,7 @@ async fn update_project(
     }
     let target = target_of(&auth)?;
     let principal = auth.principal.clone();
-    let owner_endpoint = needing(&auth.endpoint, Role::Owner);
+    let judge = auth.judge();
     let config = cfg.get_ref().clone();
     let body = auth
         .run(move |c| -> Result<_, ApiError> {
@@ -626,7 +625,7 @@ async fn update_project(
                 .is_some_and(|v| v != current.visibility())
                 || changes.path.as_ref().is_some_and(|p| *p != current.path);
             if sensitive {
-                enforce(principal.as_ref(), &owner_endpoint, Some(&target))?;
+                judge.raise_on(&OWNER_FOR_VISIBILITY_OR_PATH, &target)?;
             }
             projects::update(c, target.id, &changes).map_err(write_error)?;
             single_project_json(c, target.id, principal.as_ref(), &config)

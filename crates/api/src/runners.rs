@@ -17,15 +17,16 @@ use crate::ApiConfig;
 use crate::error::ApiError;
 use crate::pagination::{self, Page};
 use crate::params::{Params, flex};
-use crate::projects::needing;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tinforge_authz::token_format::{self, TokenPrefix};
-use tinforge_authz::{Authenticates, DenyReason, Principal, Requirement, Role, Target, require};
-use tinforge_gate::authorized::{enforce, resolve_target, state_of};
-use tinforge_gate::{Authorized, Endpoint, GateError, RestRoutes, TargetSpec, TokenResolver};
+use tinforge_authz::{
+    Authenticates, DenyReason, RaiseTo, Requirement, Role, RoleRaise, Target, require,
+};
+use tinforge_gate::authorized::{resolve_target, state_of};
+use tinforge_gate::{Authorized, GateError, Judge, RestRoutes, TargetSpec, TokenResolver};
 use tinforge_store::ci::runners::{self, Contact, NewRunner, RunnerChanges, RunnerRow};
 use tinforge_store::{DbConnection, StoreError, groups, projects};
 
@@ -43,8 +44,30 @@ pub const RUNNER_UPDATE: Requirement =
 pub const RUNNER_DELETE: Requirement =
     require!(runner:delete).authenticated_by(Authenticates::RunnerToken);
 
+/// Who may see or manage a runner depends on what it belongs to; each route declares its cases.
+const INSTANCE_RUNNER: RoleRaise = RoleRaise::new(
+    "the runner is an instance runner (admins in admin mode act on any runner)",
+    RaiseTo::Admin,
+);
+const GROUP_RUNNER_READ: RoleRaise = RoleRaise::new(
+    "the runner is a group runner: Maintainer of its group",
+    RaiseTo::Role(Role::Maintainer),
+);
+const GROUP_RUNNER_MANAGE: RoleRaise = RoleRaise::new(
+    "the runner is a group runner: Owner of its group",
+    RaiseTo::Role(Role::Owner),
+);
+const PROJECT_RUNNER: RoleRaise = RoleRaise::new(
+    "the runner is a project runner: Maintainer of its project",
+    RaiseTo::Role(Role::Maintainer),
+);
+const READ_RAISES: &[RoleRaise] = &[INSTANCE_RUNNER, GROUP_RUNNER_READ, PROJECT_RUNNER];
+const MANAGE_RAISES: &[RoleRaise] = &[INSTANCE_RUNNER, GROUP_RUNNER_MANAGE, PROJECT_RUNNER];
+const CREATE_RAISES: &[RoleRaise] = MANAGE_RAISES;
+
 pub fn declare(r: &mut RestRoutes) {
-    r.route("POST", "/api/v4/user/runners", CREATE)
+    r.route("POST", "/api/v4/user/runners", CREATE.raised(CREATE_RAISES))
+        .resolved_target("project_id/group_id")
         .summary("Create a runner (project_type: Maintainer of the project; group_type: Owner of the group; instance_type: admin) and get its token once")
         .to(create_user_runner);
     r.route("POST", "/api/v4/runners", RUNNER_CREATE)
@@ -68,34 +91,42 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .summary("Replace the runner token with a new one (runner protocol)")
     .to(reset_own_token);
-    r.route("GET", "/api/v4/runners", READ)
+    r.route("GET", "/api/v4/runners", READ.raised(READ_RAISES))
         .summary("The caller's runners: those of projects and groups they maintain")
         .to(list_own);
     r.route("GET", "/api/v4/runners/all", READ.admin_only())
         .summary("Every runner (admins)")
         .to(list_all);
-    r.route("GET", "/api/v4/runners/{runner_id}", READ)
-        .summary(
-            "One runner's details (Maintainer of its project or group, admin for instance runners)",
-        )
-        .to(get_runner);
-    r.route("PUT", "/api/v4/runners/{runner_id}", UPDATE)
+    r.route(
+        "GET",
+        "/api/v4/runners/{runner_id}",
+        READ.raised(READ_RAISES),
+    )
+    .resolved_target("runner_id")
+    .summary(
+        "One runner's details (Maintainer of its project or group, admin for instance runners)",
+    )
+    .to(get_runner);
+    r.route("PUT", "/api/v4/runners/{runner_id}", UPDATE.raised(MANAGE_RAISES))
+        .resolved_target("runner_id")
         .summary("Edit or pause a runner (Maintainer of its project, Owner of its group, admin for instance runners)")
         .to(update_runner);
-    r.route("DELETE", "/api/v4/runners/{runner_id}", DELETE)
+    r.route("DELETE", "/api/v4/runners/{runner_id}", DELETE.raised(MANAGE_RAISES))
+        .resolved_target("runner_id")
         .summary("Remove a runner (Maintainer of its project, Owner of its group, admin for instance runners)")
         .to(delete_runner);
     r.route(
         "POST",
         "/api/v4/runners/{runner_id}/reset_authentication_token",
-        UPDATE,
+        UPDATE.raised(MANAGE_RAISES),
     )
+    .resolved_target("runner_id")
     .summary("Replace a runner's token (who may edit the runner)")
     .to(reset_token_by_id);
     r.route(
         "GET",
         "/api/v4/projects/{id}/runners",
-        READ.min_role(Role::Maintainer),
+        READ.min_role(Role::Maintainer).members_only(),
     )
     .project("id")
     .summary("Runners available to a project: its own, its groups', the instance's (Maintainer+)")
@@ -103,7 +134,7 @@ pub fn declare(r: &mut RestRoutes) {
     r.route(
         "POST",
         "/api/v4/projects/{id}/runners",
-        UPDATE.min_role(Role::Maintainer),
+        UPDATE.min_role(Role::Maintainer).raised(READ_RAISES),
     )
     .project("id")
     .summary("Enable a project runner on this project (Maintainer of both projects)")
@@ -127,7 +158,7 @@ pub fn declare(r: &mut RestRoutes) {
     r.route(
         "GET",
         "/api/v4/groups/{id}/runners",
-        READ.min_role(Role::Maintainer),
+        READ.min_role(Role::Maintainer).members_only(),
     )
     .group("id")
     .summary("Runners available to a group: its own and its parents', the instance's (Maintainer+)")
@@ -439,27 +470,6 @@ enum Intent {
     Manage,
 }
 
-/// The role on `target` a caller needs, judged by the gate's decision (visibility, the token's
-/// permission, the role) and then by the role itself (reads of public targets need no role in
-/// `decide()`, runners do).
-fn require_role(
-    p: &Principal,
-    endpoint: &Endpoint,
-    target: &Target,
-    role: Role,
-) -> Result<(), ApiError> {
-    enforce(Some(p), &needing(endpoint, role), Some(target))?;
-    let has = if p.in_admin_mode() {
-        Role::Owner
-    } else {
-        target.role
-    };
-    if has < role {
-        return Err(ApiError::Forbidden(None));
-    }
-    Ok(())
-}
-
 fn project_target_of(
     conn: &mut DbConnection,
     project_id: i64,
@@ -490,13 +500,12 @@ fn group_target_of(
 /// even see what owns it, 403 otherwise).
 fn authorize_runner(
     conn: &mut DbConnection,
-    p: &Principal,
-    endpoint: &Endpoint,
+    judge: &Judge,
     runner: &RunnerRow,
     intent: Intent,
 ) -> Result<(), ApiError> {
     // A runner whose project or group the caller cannot see is not there for them.
-    authorize_runner_inner(conn, p, endpoint, runner, intent).map_err(|e| match e {
+    authorize_runner_inner(conn, judge, runner, intent).map_err(|e| match e {
         ApiError::Gate(GateError::Denied {
             reason: DenyReason::NotVisible,
             ..
@@ -507,27 +516,23 @@ fn authorize_runner(
 
 fn authorize_runner_inner(
     conn: &mut DbConnection,
-    p: &Principal,
-    endpoint: &Endpoint,
+    judge: &Judge,
     runner: &RunnerRow,
     intent: Intent,
 ) -> Result<(), ApiError> {
+    let p = judge.principal()?;
     if p.in_admin_mode() {
-        let admin = Endpoint {
-            requirement: endpoint.requirement.admin_only(),
-            ..endpoint.clone()
-        };
-        return Ok(enforce(Some(p), &admin, None)?);
+        return Ok(judge.raise_to(&INSTANCE_RUNNER, None, None)?);
     }
     match runner.runner_type.as_str() {
         "group_type" => {
             let group_id = runner.group_id.ok_or(ApiError::Forbidden(None))?;
             let target = group_target_of(conn, group_id, p.user_id)?.ok_or(RUNNER_NOT_FOUND)?;
-            let role = match intent {
-                Intent::Read => Role::Maintainer,
-                Intent::Manage => Role::Owner,
+            let raise = match intent {
+                Intent::Read => &GROUP_RUNNER_READ,
+                Intent::Manage => &GROUP_RUNNER_MANAGE,
             };
-            require_role(p, endpoint, &target, role)
+            Ok(judge.raise_on(raise, &target)?)
         }
         "project_type" => {
             let ids = runners::project_ids(conn, runner.id)?;
@@ -541,9 +546,9 @@ fn authorize_runner_inner(
                 let Some(target) = project_target_of(conn, id, p.user_id)? else {
                     continue;
                 };
-                match require_role(p, endpoint, &target, Role::Maintainer) {
+                match judge.raise_on(&PROJECT_RUNNER, &target) {
                     Ok(()) => return Ok(()),
-                    Err(e) => last = e,
+                    Err(e) => last = e.into(),
                 }
             }
             Err(last)
@@ -562,16 +567,11 @@ fn runner_id_of(req: &HttpRequest) -> Result<i64, ApiError> {
 }
 
 /// Whether `p` may read `runner`, without an answer (lists).
-fn may_read(
-    conn: &mut DbConnection,
-    p: &Principal,
-    endpoint: &Endpoint,
-    runner: &RunnerRow,
-) -> bool {
+fn may_read(conn: &mut DbConnection, judge: &Judge, runner: &RunnerRow) -> bool {
     if runner.is_instance() {
         return false;
     }
-    authorize_runner(conn, p, endpoint, runner, Intent::Read).is_ok()
+    authorize_runner(conn, judge, runner, Intent::Read).is_ok()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -779,14 +779,14 @@ async fn list_own(
     params: Params,
 ) -> Result<HttpResponse, ApiError> {
     ListQuery::parse(&params)?;
-    let p = auth.principal()?.clone();
-    let endpoint = auth.endpoint.clone();
+    auth.principal()?;
+    let judge = auth.judge();
     let rows = auth
         .run(move |c| -> Result<_, ApiError> {
             let all = runners::all(c)?;
             Ok(all
                 .into_iter()
-                .filter(|r| may_read(c, &p, &endpoint, r))
+                .filter(|r| may_read(c, &judge, r))
                 .collect::<Vec<_>>())
         })
         .await?;
@@ -817,9 +817,8 @@ async fn list_project_runners(
     params: Params,
 ) -> Result<HttpResponse, ApiError> {
     ListQuery::parse(&params)?;
-    let p = auth.principal()?.clone();
+    auth.principal()?;
     let target = target_of(&auth, "Project")?;
-    require_role(&p, &auth.endpoint, &target, Role::Maintainer)?;
     let rows = auth
         .run(move |c| -> Result<_, ApiError> {
             let own = runners::ids_for_project(c, target.id)?;
@@ -844,9 +843,8 @@ async fn list_group_runners(
     params: Params,
 ) -> Result<HttpResponse, ApiError> {
     ListQuery::parse(&params)?;
-    let p = auth.principal()?.clone();
+    auth.principal()?;
     let target = target_of(&auth, "Group")?;
-    require_role(&p, &auth.endpoint, &target, Role::Maintainer)?;
     let rows = auth
         .run(move |c| -> Result<_, ApiError> {
             let mut chain = vec![target.id];
@@ -873,13 +871,13 @@ async fn get_runner(
     cfg: web::Data<ApiConfig>,
 ) -> Result<HttpResponse, ApiError> {
     let id = runner_id_of(&req)?;
-    let p = auth.principal()?.clone();
-    let endpoint = auth.endpoint.clone();
+    auth.principal()?;
+    let judge = auth.judge();
     let config = cfg.get_ref().clone();
     let v = auth
         .run(move |c| -> Result<_, ApiError> {
             let r = runners::find(c, id)?.ok_or(RUNNER_NOT_FOUND)?;
-            authorize_runner(c, &p, &endpoint, &r, Intent::Read)?;
+            authorize_runner(c, &judge, &r, Intent::Read)?;
             runner_details(c, &r, &config)
         })
         .await?;
@@ -894,13 +892,13 @@ async fn update_runner(
 ) -> Result<HttpResponse, ApiError> {
     let id = runner_id_of(&req)?;
     let attrs = Attributes::parse(&params)?;
-    let p = auth.principal()?.clone();
-    let endpoint = auth.endpoint.clone();
+    auth.principal()?;
+    let judge = auth.judge();
     let config = cfg.get_ref().clone();
     let v = auth
         .run(move |c| -> Result<_, ApiError> {
             let r = runners::find(c, id)?.ok_or(RUNNER_NOT_FOUND)?;
-            authorize_runner(c, &p, &endpoint, &r, Intent::Manage)?;
+            authorize_runner(c, &judge, &r, Intent::Manage)?;
             let r = runners::update(c, id, &attrs.changes())?;
             tracing::info!(runner.id = id, "runner updated");
             runner_details(c, &r, &config)
@@ -912,10 +910,10 @@ async fn update_runner(
 async fn delete_runner(auth: Authorized, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let id = runner_id_of(&req)?;
     let p = auth.principal()?.clone();
-    let endpoint = auth.endpoint.clone();
+    let judge = auth.judge();
     auth.run(move |c| -> Result<_, ApiError> {
         let r = runners::find(c, id)?.ok_or(RUNNER_NOT_FOUND)?;
-        authorize_runner(c, &p, &endpoint, &r, Intent::Manage)?;
+        authorize_runner(c, &judge, &r, Intent::Manage)?;
         if r.runner_type == "project_type"
             && !p.in_admin_mode()
             && runners::project_ids(c, id)?.len() > 1
@@ -934,13 +932,13 @@ async fn delete_runner(auth: Authorized, req: HttpRequest) -> Result<HttpRespons
 
 async fn reset_token_by_id(auth: Authorized, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let id = runner_id_of(&req)?;
-    let p = auth.principal()?.clone();
-    let endpoint = auth.endpoint.clone();
+    auth.principal()?;
+    let judge = auth.judge();
     let resolver = state_of(&req)?.resolver.clone();
     let token = auth
         .run(move |c| -> Result<_, ApiError> {
             let r = runners::find(c, id)?.ok_or(RUNNER_NOT_FOUND)?;
-            authorize_runner(c, &p, &endpoint, &r, Intent::Manage)?;
+            authorize_runner(c, &judge, &r, Intent::Manage)?;
             let (token, digest) = new_runner_token(&resolver);
             runners::set_token_digest(c, id, &digest)?;
             Ok(token)
@@ -966,17 +964,13 @@ async fn create_user_runner(
     let body: CreateBody = params.parse()?;
     let attrs = Attributes::parse(&params)?;
     let p = auth.principal()?.clone();
-    let endpoint = auth.endpoint.clone();
+    let judge = auth.judge();
     let resolver = state_of(&req)?.resolver.clone();
     let details = auth
         .run(move |c| -> Result<_, ApiError> {
             let (group_id, project_ids) = match body.runner_type.as_str() {
                 "instance_type" => {
-                    let admin = Endpoint {
-                        requirement: endpoint.requirement.admin_only(),
-                        ..endpoint.clone()
-                    };
-                    enforce(Some(&p), &admin, None)?;
+                    judge.raise_to(&INSTANCE_RUNNER, None, None)?;
                     (None, Vec::new())
                 }
                 "group_type" => {
@@ -985,7 +979,7 @@ async fn create_user_runner(
                         .ok_or_else(|| ApiError::BadRequest("group_id is missing".into()))?;
                     let target =
                         group_target_of(c, id, p.user_id)?.ok_or(ApiError::NotFound("Group"))?;
-                    require_role(&p, &endpoint, &target, Role::Owner)?;
+                    judge.raise_on(&GROUP_RUNNER_MANAGE, &target)?;
                     (Some(id), Vec::new())
                 }
                 "project_type" => {
@@ -994,7 +988,7 @@ async fn create_user_runner(
                         .ok_or_else(|| ApiError::BadRequest("project_id is missing".into()))?;
                     let target = project_target_of(c, id, p.user_id)?
                         .ok_or(ApiError::NotFound("Project"))?;
-                    require_role(&p, &endpoint, &target, Role::Maintainer)?;
+                    judge.raise_on(&PROJECT_RUNNER, &target)?;
                     (None, vec![id])
                 }
                 _ => {
@@ -1039,7 +1033,7 @@ async fn enable_project_runner(auth: Authorized, params: Params) -> Result<HttpR
         .ok_or_else(|| ApiError::BadRequest("runner_id is missing".into()))?;
     let p = auth.principal()?.clone();
     let target = target_of(&auth, "Project")?;
-    let endpoint = auth.endpoint.clone();
+    let judge = auth.judge();
     let v = auth
         .run(move |c| -> Result<_, ApiError> {
             let r = runners::find(c, runner_id)?.ok_or(RUNNER_NOT_FOUND)?;
@@ -1049,7 +1043,7 @@ async fn enable_project_runner(auth: Authorized, params: Params) -> Result<HttpR
                 )));
             }
             if !p.in_admin_mode() {
-                authorize_runner(c, &p, &endpoint, &r, Intent::Read)?;
+                authorize_runner(c, &judge, &r, Intent::Read)?;
                 if r.locked {
                     return Err(ApiError::Forbidden(Some("Runner is locked".into())));
                 }

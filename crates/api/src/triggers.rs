@@ -7,7 +7,6 @@
 //! useless.
 
 use crate::ApiConfig;
-use crate::ci_variables::judge_as_private;
 use crate::error::ApiError;
 use crate::pagination::{self, Page};
 use crate::params::Params;
@@ -29,7 +28,9 @@ use tinforge_store::ci::triggers::{self, TriggerRow};
 use tinforge_store::ci::variables::valid_key;
 use tinforge_store::{DbConnection, StoreError, projects, users};
 
-const READ: Requirement = require!(pipeline:read).min_role(Role::Maintainer);
+const READ: Requirement = require!(pipeline:read)
+    .min_role(Role::Maintainer)
+    .members_only();
 const CREATE: Requirement = require!(pipeline:create).min_role(Role::Maintainer);
 const UPDATE: Requirement = require!(pipeline:update).min_role(Role::Maintainer);
 const DELETE: Requirement = require!(pipeline:delete).min_role(Role::Maintainer);
@@ -156,7 +157,6 @@ async fn list_triggers(
     params: Params,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    judge_as_private(&auth)?;
     let project_id = target_of(&auth)?.id;
     let page = Page::from_params(&params)?;
     let config = cfg.get_ref().clone();
@@ -180,7 +180,6 @@ async fn get_trigger(
     cfg: web::Data<ApiConfig>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    judge_as_private(&auth)?;
     let project_id = target_of(&auth)?.id;
     let id = trigger_id(&req)?;
     let config = cfg.get_ref().clone();

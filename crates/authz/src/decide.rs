@@ -117,7 +117,9 @@ fn anonymous(req: &Requirement, target: Option<&Target>) -> Result<(), DenyReaso
 /// Reads of public and internal targets are open to everyone signed in; otherwise the declared
 /// minimum applies, and reaching a private target at all takes at least Guest.
 pub fn needed_role(req: &Requirement, t: &Target) -> Role {
-    if req.is_read_only() && t.visibility != Visibility::Private {
+    if req.members_only {
+        req.min_role.max(Role::Guest)
+    } else if req.is_read_only() && t.visibility != Visibility::Private {
         Role::None
     } else if t.visibility == Visibility::Private {
         req.min_role.max(Role::Guest)

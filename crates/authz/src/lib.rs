@@ -15,7 +15,7 @@ pub mod token_format;
 pub use catalog::{Action, Permission, Resource};
 pub use decide::{Decision, DenyReason, decide};
 pub use principal::{Boundary, Grant, Principal, TokenKind};
-pub use requirement::{Authenticates, Coverage, Requirement};
+pub use requirement::{Authenticates, Coverage, RaiseTo, Requirement, RoleRaise};
 pub use role::Role;
 pub use scope::LegacyScope;
 pub use target::{Target, TargetKind, Visibility};

@@ -38,6 +38,61 @@ impl Authenticates {
     }
 }
 
+/// A case in which an endpoint needs more than its base rule. It is declared with the endpoint
+/// (so OpenAPI, explain and the matrix show the whole rule), recognised by the handler (it depends
+/// on the body or on stored state: the member being an Owner, the branch being protected) and
+/// judged by the gate (`Authorized::raise`), which refuses a raise the endpoint did not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleRaise {
+    /// When it applies, as the documentation says it: `"access_level is Owner, or the member is one"`.
+    pub when: &'static str,
+    pub to: RaiseTo,
+}
+
+/// What a [`RoleRaise`] raises the requirement to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RaiseTo {
+    /// At least this role on the target, whatever its visibility (admins in admin mode pass).
+    Role(Role),
+    /// An administrator in admin mode (the instance's own objects).
+    Admin,
+    /// The push (or merge) level of the protected branch written to, known only at run time.
+    ProtectedBranchLevel,
+}
+
+impl RoleRaise {
+    pub const fn new(when: &'static str, to: RaiseTo) -> Self {
+        RoleRaise { when, to }
+    }
+
+    /// GitLab's access level the raise needs (`None` for a run-time level), for reports.
+    pub fn access_level(&self) -> Option<i32> {
+        match self.to {
+            RaiseTo::Role(r) => Some(r.access_level()),
+            RaiseTo::Admin | RaiseTo::ProtectedBranchLevel => None,
+        }
+    }
+
+    /// `"Owner when access_level is Owner"`, for explain and error details.
+    pub fn describe(&self) -> String {
+        let to = match self.to {
+            RaiseTo::Role(r) => format!("{r:?}"),
+            RaiseTo::Admin => "admin mode".to_string(),
+            RaiseTo::ProtectedBranchLevel => "the protected branch's level".to_string(),
+        };
+        format!("{to} when {}", self.when)
+    }
+}
+
+/// Raises more than one endpoint declares alike.
+pub mod raises {
+    use super::{RaiseTo, RoleRaise};
+
+    /// A write to a protected branch (an API commit, a merge, a push) needs its push or merge level.
+    pub const PROTECTED_BRANCH: RoleRaise =
+        RoleRaise::new("the branch is protected", RaiseTo::ProtectedBranchLevel);
+}
+
 /// The declared need of one endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Requirement {
@@ -52,6 +107,12 @@ pub struct Requirement {
     pub coverage: Coverage,
     /// The credential the endpoint takes; the permissions then describe what it does.
     pub authenticates: Authenticates,
+    /// The declared role is needed even on public and internal targets (the secrets of a
+    /// project's maintainers: CI variables, triggers, job token settings), where reads are
+    /// otherwise open to everyone signed in.
+    pub members_only: bool,
+    /// Cases that need more than `min_role`, each declared here and judged by the gate.
+    pub raises: &'static [RoleRaise],
 }
 
 impl Requirement {
@@ -64,7 +125,41 @@ impl Requirement {
             admin: false,
             coverage: Coverage::Covered,
             authenticates: Authenticates::Principal,
+            members_only: false,
+            raises: &[],
         }
+    }
+
+    /// The declared role is needed on public and internal targets too (see `members_only`).
+    pub const fn members_only(mut self) -> Self {
+        self.members_only = true;
+        self
+    }
+
+    /// Declares the cases in which the endpoint needs more (see [`RoleRaise`]).
+    pub const fn raised(mut self, raises: &'static [RoleRaise]) -> Self {
+        self.raises = raises;
+        self
+    }
+
+    /// This requirement under one of its declared raises; `level` is the run-time role of a
+    /// [`RaiseTo::ProtectedBranchLevel`] raise. None: the raise is not declared here.
+    pub fn under(&self, raise: &RoleRaise, level: Option<Role>) -> Option<Requirement> {
+        if !self.raises.contains(raise) {
+            return None;
+        }
+        let mut raised = *self;
+        match raise.to {
+            RaiseTo::Role(role) => {
+                raised.min_role = raised.min_role.max(role);
+                raised.members_only = true;
+            }
+            RaiseTo::Admin => raised = raised.admin_only(),
+            RaiseTo::ProtectedBranchLevel => {
+                raised.min_role = raised.min_role.max(level?);
+            }
+        }
+        Some(raised)
     }
 
     /// An endpoint that authenticates `credential` itself instead of a principal (the runner

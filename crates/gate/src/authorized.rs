@@ -357,7 +357,7 @@ pub fn resolve_target(
                 None => None,
             }
         }
-        TargetSpec::None | TargetSpec::List => None,
+        TargetSpec::None | TargetSpec::List | TargetSpec::Resolved(_) => None,
     })
 }
 

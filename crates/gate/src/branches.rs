@@ -1,10 +1,13 @@
 //! Protected branches as an authorization rule: a write to a protected branch (a commit through
 //! the API, a merge) needs the protection's push or merge level on top of the endpoint's declared
-//! requirement. REST and GraphQL both call [`check_branch_write`], so a branch is exactly as
+//! requirement (the declared raise `raises::PROTECTED_BRANCH`). REST and GraphQL both call [`check_branch_write`], so a branch is exactly as
 //! protected on either surface (pushes over git are judged by the git surface's push checks).
 
-use crate::authorized::{enforce, run_blocking};
+use crate::authorized::run_blocking;
+use crate::error::GateError;
+use crate::judge::Judge;
 use crate::registry::Endpoint;
+use tinforge_authz::requirement::raises;
 use tinforge_authz::{Principal, Target};
 use tinforge_store::{Store, StoreError, protected_branches};
 
@@ -16,6 +19,9 @@ pub enum BranchWriteError {
     Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The endpoint does not declare the protected-branch raise (a bug; fails closed).
+    #[error(transparent)]
+    Gate(GateError),
 }
 
 /// May the caller write (`merge`: merge) to `branch` of the target project under the endpoint's
@@ -44,9 +50,16 @@ pub async fn check_branch_write(
         return Ok(());
     };
     let role = level.ok_or_else(denied)?;
-    let mut raised = endpoint.clone();
-    raised.requirement.min_role = raised.requirement.min_role.max(role);
-    enforce(principal, &raised, Some(target)).map_err(|_| denied())
+    let judge = Judge {
+        principal: principal.cloned(),
+        endpoint: endpoint.clone(),
+    };
+    judge
+        .raise_to(&raises::PROTECTED_BRANCH, Some(role), Some(target))
+        .map_err(|e| match e {
+            GateError::Denied { .. } => denied(),
+            other => BranchWriteError::Gate(other),
+        })
 }
 
 /// May "remove the source branch after merging" remove `branch`? Never the default branch, never

@@ -29,6 +29,32 @@ pub struct CoverageRow {
     /// against the runner, job or trigger it names; outside the tallies).
     pub credential: &'static str,
     pub summary: &'static str,
+    /// The declared role is needed on public and internal targets too.
+    pub members_only: bool,
+    /// Cases that need more than `min_role`, as declared.
+    pub raises: Vec<RaiseRow>,
+}
+
+/// One declared role raise: when it applies and what it needs (`min_role` 0 with `admin_only`,
+/// or with `protected_branch_level`, when the level is not a fixed role).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RaiseRow {
+    pub when: &'static str,
+    pub min_role: Option<i32>,
+    pub admin_only: bool,
+    pub protected_branch_level: bool,
+}
+
+impl RaiseRow {
+    pub fn of(raise: &tinforge_authz::RoleRaise) -> Self {
+        use tinforge_authz::RaiseTo;
+        RaiseRow {
+            when: raise.when,
+            min_role: raise.access_level(),
+            admin_only: raise.to == RaiseTo::Admin,
+            protected_branch_level: raise.to == RaiseTo::ProtectedBranchLevel,
+        }
+    }
 }
 
 /// Covered out of total, with a percentage.
@@ -219,11 +245,17 @@ fn row(e: &Endpoint) -> CoverageRow {
             TargetSpec::Project(_) | TargetSpec::Image(_) | TargetSpec::ContainerRepository(_) => {
                 "project"
             }
+            TargetSpec::Resolved(_) => "resolved",
         },
-        target_param: e.target.param(),
+        target_param: match e.target {
+            TargetSpec::Resolved(p) => Some(p),
+            spec => spec.param(),
+        },
         covered: e.is_covered(),
         credential: req.authenticates.as_str(),
         summary: e.summary,
+        members_only: req.members_only,
+        raises: req.raises.iter().map(RaiseRow::of).collect(),
     }
 }
 

@@ -106,6 +106,30 @@ pub fn explain(
             },
         ),
     });
+    if req.members_only {
+        steps.push(Step {
+            check: "members_only",
+            ok: true,
+            detail: format!(
+                "the role {} is needed on public and internal targets too",
+                req.min_role
+            ),
+        });
+    }
+    for raise in req.raises {
+        steps.push(Step {
+            check: "raised_when",
+            ok: true,
+            detail: format!("needs {}", raise.describe()),
+        });
+    }
+    if let TargetSpec::Resolved(param) = endpoint.target {
+        steps.push(Step {
+            check: "target",
+            ok: true,
+            detail: format!("named by the request's {param}, judged when the request names it"),
+        });
+    }
     if !req.takes_principal() {
         // The runner protocol, a job's own calls and the trigger API check their own token
         // against what they name; a user's token is never what they take.

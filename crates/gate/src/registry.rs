@@ -39,6 +39,10 @@ pub enum TargetSpec {
     Group(&'static str),
     Image(&'static str),
     ContainerRepository(&'static str),
+    /// A project, group or namespace named by request parameter `.0` (often in the body), which
+    /// the handler resolves and judges with [`crate::Judge::authorize_on`] under this very
+    /// declaration (the namespace a project is created in, a parent group).
+    Resolved(&'static str),
 }
 
 impl TargetSpec {
@@ -49,7 +53,7 @@ impl TargetSpec {
             | TargetSpec::Group(p)
             | TargetSpec::Image(p)
             | TargetSpec::ContainerRepository(p) => Some(p),
-            TargetSpec::None | TargetSpec::List => None,
+            TargetSpec::None | TargetSpec::List | TargetSpec::Resolved(_) => None,
         }
     }
 
@@ -57,7 +61,7 @@ impl TargetSpec {
     pub fn kind(self) -> Option<tinforge_authz::TargetKind> {
         match self {
             TargetSpec::Group(_) => Some(tinforge_authz::TargetKind::Group),
-            TargetSpec::None | TargetSpec::List => None,
+            TargetSpec::None | TargetSpec::List | TargetSpec::Resolved(_) => None,
             _ => Some(tinforge_authz::TargetKind::Project),
         }
     }
@@ -87,7 +91,12 @@ pub struct ResponseSchema {
     /// `T`'s own schema.
     pub schema: fn() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
     /// The schemas `T` refers to, by name.
-    pub referenced: fn(&mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>),
+    pub referenced: fn(
+        &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ),
     /// A JSON array of `T`.
     pub list: bool,
 }

@@ -136,6 +136,13 @@ impl RouteDecl<'_> {
         self
     }
 
+    /// The target is named by request parameter `param` and judged by the handler through
+    /// [`crate::Judge::authorize_on`] once it has resolved it.
+    pub fn resolved_target(mut self, param: &'static str) -> Self {
+        self.target = TargetSpec::Resolved(param);
+        self
+    }
+
     /// A list without a target: every item is judged on its own, anonymous callers see public items.
     pub fn list(mut self) -> Self {
         self.target = TargetSpec::List;
@@ -225,7 +232,7 @@ fn self_check(endpoints: &[&Endpoint]) -> Result<(), String> {
 }
 
 /// `/users/{id}/x` → `/users/4242/x`.
-fn sample_path(pattern: &str) -> String {
+pub(crate) fn sample_path(pattern: &str) -> String {
     let mut out = String::new();
     let mut in_param = false;
     for c in pattern.chars() {

@@ -22,6 +22,7 @@ pub use smart::configure;
 pub use tinforge_store::git::Repositories;
 
 use std::path::{Path, PathBuf};
+use tinforge_authz::requirement::raises;
 use tinforge_authz::{Role, require};
 use tinforge_gate::{Endpoint, EndpointRegistry, RestRoutes, Surface, TargetSpec};
 
@@ -92,12 +93,16 @@ pub fn declare_git(registry: &mut EndpointRegistry) -> Result<(), String> {
         ),
         (
             endpoints::PUSH_CREATE,
-            require!(repository:create).min_role(Role::Developer),
+            require!(repository:create)
+                .min_role(Role::Developer)
+                .raised(&[raises::PROTECTED_BRANCH]),
             "Push: create a branch or tag",
         ),
         (
             endpoints::PUSH_UPDATE,
-            require!(repository:update).min_role(Role::Developer),
+            require!(repository:update)
+                .min_role(Role::Developer)
+                .raised(&[raises::PROTECTED_BRANCH]),
             "Push: move an existing branch or tag",
         ),
         (

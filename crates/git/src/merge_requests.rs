@@ -32,7 +32,9 @@ pub fn declare(r: &mut RestRoutes) {
     let create = require!(merge_request:create).min_role(Role::Developer);
     let update = require!(merge_request:update).min_role(Role::Developer);
     let delete = require!(merge_request:delete).min_role(Role::Owner);
-    let merge = require!(merge_request:update, repository:update).min_role(Role::Developer);
+    let merge = require!(merge_request:update, repository:update)
+        .min_role(Role::Developer)
+        .raised(&[tinforge_authz::requirement::raises::PROTECTED_BRANCH]);
     r.route("GET", "/api/v4/merge_requests", read)
         .list()
         .summary("Merge requests across visible projects (scope, state)")

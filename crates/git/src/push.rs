@@ -210,19 +210,24 @@ pub fn judge(
             "no one is allowed to push to protected branch '{branch}'"
         ));
     };
-    let mut raised = endpoint.clone();
-    raised.requirement.min_role = raised.requirement.min_role.max(push_role);
-    tinforge_gate::authorized::enforce(principal, &raised, Some(target)).map_err(|e| match e {
-        GateError::Denied {
-            reason: tinforge_authz::DenyReason::RoleTooLow { needed, has },
-            ..
-        } => format!(
-            "protected branch '{branch}': pushing needs the {} role, you have {}",
-            role_name(needed),
-            role_name(has)
-        ),
-        other => reason(other),
-    })
+    let judge = tinforge_gate::Judge {
+        principal: principal.cloned(),
+        endpoint: endpoint.clone(),
+    };
+    let raise = &tinforge_authz::requirement::raises::PROTECTED_BRANCH;
+    judge
+        .raise_to(raise, Some(push_role), Some(target))
+        .map_err(|e| match e {
+            GateError::Denied {
+                reason: tinforge_authz::DenyReason::RoleTooLow { needed, has },
+                ..
+            } => format!(
+                "protected branch '{branch}': pushing needs the {} role, you have {}",
+                role_name(needed),
+                role_name(has)
+            ),
+            other => reason(other),
+        })
 }
 
 fn role_name(r: Role) -> String {

@@ -24,9 +24,16 @@ use tinforge_store::{StoreError, projects, protected_branches, users};
 pub fn declare(r: &mut RestRoutes) {
     let base = "/api/v4/projects/{id}/repository";
     let read = require!(repository:read).min_role(Role::Reporter);
-    let create = require!(repository:create).min_role(Role::Developer);
-    let update = require!(repository:update).min_role(Role::Developer);
-    let delete = require!(repository:delete).min_role(Role::Developer);
+    let protected = &[tinforge_authz::requirement::raises::PROTECTED_BRANCH];
+    let create = require!(repository:create)
+        .min_role(Role::Developer)
+        .raised(protected);
+    let update = require!(repository:update)
+        .min_role(Role::Developer)
+        .raised(protected);
+    let delete = require!(repository:delete)
+        .min_role(Role::Developer)
+        .raised(protected);
     let p = |s: &str| format!("{base}{s}");
     macro_rules! route {
         ($m:literal, $path:literal, $req:expr, $summary:literal, $h:expr) => {
@@ -379,6 +386,7 @@ pub async fn check_branch_write(auth: &Authorized, branch: &str, merge: bool) ->
     .map_err(|e| match e {
         BranchWriteError::Forbidden(m) => RepoError::Forbidden(m),
         BranchWriteError::Store(e) => RepoError::from(e),
+        BranchWriteError::Gate(e) => RepoError::Gate(e),
     })
 }
 

@@ -25,6 +25,7 @@ use tinforge_authz::{Principal, Target};
 use tinforge_gate::authorized::{
     RequestCredentials, enforce, record_caller, resolve_target, run_blocking, state_of,
 };
+use tinforge_gate::mounts::{Mount, Serves};
 use tinforge_gate::{Endpoint, GateState, TargetSpec, credential};
 use tinforge_store::{projects, protected_branches};
 use tokio::io::{AsyncBufRead, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -66,15 +67,24 @@ impl Service {
 
 /// Mounts the smart HTTP routes (`namespace` may be nested: `group/sub/project.git`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/{project_path:.+}.git/info/refs").route(web::get().to(info_refs)))
-        .service(
-            web::resource("/{project_path:.+}.git/git-upload-pack")
-                .route(web::post().to(upload_pack)),
-        )
-        .service(
-            web::resource("/{project_path:.+}.git/git-receive-pack")
-                .route(web::post().to(receive_pack)),
-        );
+    let [refs, upload, receive] = MOUNTS;
+    cfg.service(web::resource(refs.pattern).route(web::get().to(info_refs)))
+        .service(web::resource(upload.pattern).route(web::post().to(upload_pack)))
+        .service(web::resource(receive.pattern).route(web::post().to(receive_pack)));
+}
+
+/// What [`configure`] mounts, for the router's start-up self-check.
+pub const MOUNTS: [Mount; 3] = [
+    git_mount("/{project_path:.+}.git/info/refs"),
+    git_mount("/{project_path:.+}.git/git-upload-pack"),
+    git_mount("/{project_path:.+}.git/git-receive-pack"),
+];
+
+const fn git_mount(pattern: &'static str) -> Mount {
+    Mount {
+        pattern,
+        serves: Serves::Surface(tinforge_gate::Surface::Git),
+    }
 }
 
 /// An authorized request on an existing repository.

@@ -203,6 +203,7 @@ async fn check_branch_write(
     .map_err(|e| match e {
         BranchWriteError::Forbidden(m) => with_code(m, "forbidden"),
         BranchWriteError::Store(e) => store_error(e),
+        BranchWriteError::Gate(e) => with_code(e.to_string(), "internal"),
     })
 }
 

@@ -82,9 +82,15 @@ impl GraphqlService {
     }
 
     /// Mounts `GET` and `POST /api/graphql`.
+    /// What [`GraphqlService::configure`] mounts: one endpoint whose fields are each declared.
+    pub const MOUNT: tinforge_gate::mounts::Mount = tinforge_gate::mounts::Mount {
+        pattern: "/api/graphql",
+        serves: tinforge_gate::mounts::Serves::Surface(tinforge_gate::Surface::Graphql),
+    };
+
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.service(
-            web::resource("/api/graphql")
+            web::resource(Self::MOUNT.pattern)
                 .app_data(self.schema.clone())
                 .app_data(self.config.clone())
                 .route(web::get().to(http::graphql))

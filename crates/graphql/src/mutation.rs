@@ -538,7 +538,8 @@ declared_fields! {
         /// a protected target branch also needs its merge level.
         #[declare(
             "Mutation.mergeRequestAccept",
-            need(merge_request:update, repository:update).min_role(Role::Developer),
+            need(merge_request:update, repository:update).min_role(Role::Developer)
+                .raised(&[tinforge_authz::requirement::raises::PROTECTED_BRANCH]),
             FieldTarget::Project("input.projectPath"),
         )]
         async fn merge_request_accept(
@@ -553,7 +554,8 @@ declared_fields! {
         /// a protected branch also needs its push level.
         #[declare(
             "Mutation.commitCreate",
-            need(repository:update).min_role(Role::Developer),
+            need(repository:update).min_role(Role::Developer)
+                .raised(&[tinforge_authz::requirement::raises::PROTECTED_BRANCH]),
             FieldTarget::Project("input.projectPath"),
         )]
         async fn commit_create(

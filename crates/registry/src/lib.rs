@@ -45,11 +45,34 @@ pub struct RegistryConfig {
 /// Mounts `/v2/` and `/jwt/auth`.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     use actix_web::web;
+    let [jwt, base, tail] = MOUNTS;
     cfg.service(
-        web::resource("/jwt/auth")
+        web::resource(jwt.pattern)
             .route(web::get().to(auth::token))
             .route(web::post().to(auth::token_form)),
     )
-    .service(web::resource("/v2").to(v2::dispatch))
-    .service(web::resource("/v2/{tail:.*}").to(v2::dispatch));
+    .service(web::resource(base.pattern).to(v2::dispatch))
+    .service(web::resource(tail.pattern).to(v2::dispatch));
 }
+
+/// What [`configure`] mounts, for the router's start-up self-check: the token service and the
+/// `/v2/` dispatcher, which judges every request by its declared registry action.
+pub const MOUNTS: [tinforge_gate::mounts::Mount; 3] = {
+    use tinforge_gate::Surface;
+    use tinforge_gate::mounts::{Mount, Serves};
+    let registry = Serves::Surface(Surface::Registry);
+    [
+        Mount {
+            pattern: "/jwt/auth",
+            serves: registry,
+        },
+        Mount {
+            pattern: "/v2",
+            serves: registry,
+        },
+        Mount {
+            pattern: "/v2/{tail:.*}",
+            serves: registry,
+        },
+    ]
+};
