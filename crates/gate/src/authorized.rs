@@ -332,10 +332,7 @@ pub fn resolve_target(
     user_id: Option<i64>,
 ) -> Result<Option<Target>, GateError> {
     Ok(match spec {
-        TargetSpec::Project(_) => match projects::find_by_ref(conn, reference)? {
-            Some(p) => Some(projects::project_target(conn, &p, user_id)?),
-            None => None,
-        },
+        TargetSpec::Project(_) => projects::resolve_target(conn, reference, user_id)?,
         TargetSpec::Group(_) => match groups::find_by_ref(conn, reference)? {
             Some(g) => Some(projects::group_target(conn, &g, user_id)?),
             None => None,
