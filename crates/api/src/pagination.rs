@@ -142,3 +142,59 @@ fn query_with_page(query: &str, page: i64, per_page: i64) -> String {
     pairs.push(("per_page".into(), per_page.to_string()));
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn header<'r>(res: &'r HttpResponse, name: &str) -> Option<&'r str> {
+        res.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn counted_lists_link_every_page_on_the_external_url() {
+        let req = TestRequest::get()
+            .uri("/api/v4/x?search=a&page=2&per_page=2&private_token=secret")
+            .to_http_request();
+        let res = respond(
+            &req,
+            "https://forge",
+            Page {
+                page: 2,
+                per_page: 2,
+            },
+            5,
+            &[1, 2],
+        );
+        assert_eq!(header(&res, "X-Total"), Some("5"));
+        assert_eq!(header(&res, "X-Total-Pages"), Some("3"));
+        let link = header(&res, "Link").unwrap();
+        assert!(link.contains("<https://forge/api/v4/x?search=a&page=1&per_page=2>; rel=\"prev\""));
+        assert!(link.contains("page=3&per_page=2>; rel=\"next\""));
+        assert!(link.contains("rel=\"first\""));
+        assert!(link.contains("page=3&per_page=2>; rel=\"last\""));
+        assert!(!link.contains("secret"));
+    }
+
+    #[test]
+    fn uncounted_lists_have_no_total_and_no_last_link() {
+        let req = TestRequest::get()
+            .uri("/api/v4/x?per_page=2&page=2")
+            .to_http_request();
+        let page = Page {
+            page: 2,
+            per_page: 2,
+        };
+        let res = respond_uncounted(&req, "https://forge", page, true, &[1, 2]);
+        assert_eq!(header(&res, "X-Total"), None);
+        assert_eq!(header(&res, "X-Total-Pages"), None);
+        assert_eq!(header(&res, "X-Next-Page"), Some("3"));
+        assert_eq!(header(&res, "X-Prev-Page"), Some("1"));
+        let link = header(&res, "Link").unwrap();
+        assert!(link.contains("rel=\"next\"") && link.contains("rel=\"first\""));
+        assert!(!link.contains("rel=\"last\""));
+        let last = respond_uncounted(&req, "https://forge", page, false, &[1]);
+        assert_eq!(header(&last, "X-Next-Page"), Some(""));
+    }
+}
