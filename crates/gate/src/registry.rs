@@ -87,12 +87,7 @@ pub struct ResponseSchema {
     /// `T`'s own schema.
     pub schema: fn() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
     /// The schemas `T` refers to, by name.
-    pub referenced: fn(
-        &mut Vec<(
-            String,
-            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
-        )>,
-    ),
+    pub referenced: fn(&mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>),
     /// A JSON array of `T`.
     pub list: bool,
 }
