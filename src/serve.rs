@@ -83,7 +83,6 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
         .external_url
         .map(|u| u.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("http://{addr}"));
-    git.external_url = external_url.clone();
     let api = ApiConfig {
         repositories: git.repos.clone(),
         registry_host: tinforge_api::registry::host_of(&external_url),
@@ -135,7 +134,7 @@ pub fn run(storage: &StorageArgs, args: ServeArgs) -> Result<(), CliError> {
     let git = web::Data::new(git);
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
-            let routes = crate::wiring::rest_routes();
+            let routes = tinforge_api::rest_routes();
             let pages = tinforge_web::web_routes();
             App::new()
                 .app_data(gate.clone())

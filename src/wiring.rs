@@ -1,21 +1,14 @@
 //! What every command shares about the running system: the full endpoint registry of all surfaces,
 //! with the operator's "not covered" setting applied.
 
+use tinforge_gate::EndpointRegistry;
 use tinforge_gate::mounts::Mount;
-use tinforge_gate::{EndpointRegistry, RestRoutes};
 
-/// The one REST route list: the API crate's routes and those other surfaces add (protected
-/// branches from the git crate). It builds the router, the registry, OpenAPI and coverage.
-pub fn rest_routes() -> RestRoutes {
-    let mut routes = tinforge_api::rest_routes();
-    tinforge_git::declare_rest(&mut routes);
-    routes
-}
-
-/// Every declared endpoint of every surface: REST routes (checked against the router), then the
+/// Every declared endpoint of every surface: REST routes (`tinforge_api::rest_routes`, the one
+/// REST route list, checked against the router), then the
 /// git services, then the registry actions, then the GraphQL fields, then the web pages.
 pub fn registry() -> Result<EndpointRegistry, String> {
-    let mut registry = rest_routes().registry()?;
+    let mut registry = tinforge_api::rest_routes().registry()?;
     tinforge_git::declare_git(&mut registry)?;
     tinforge_registry::declare_registry(&mut registry)?;
     tinforge_graphql::declare_endpoints(&mut registry)?;

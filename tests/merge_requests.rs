@@ -81,6 +81,16 @@ fn a_merge_request_is_opened_merged_and_seen_in_a_clone() {
         );
         assert_eq!(list.json.as_array().unwrap().len(), 1);
         assert_eq!(list.header("X-Total"), Some("1"));
+        let link = list.header("Link").expect("a Link header");
+        assert!(
+            link.contains(&format!("/api/v4/projects/{}/merge_requests?", fx.id)),
+            "{link}"
+        );
+        assert!(
+            link.contains("page=1&per_page=20>; rel=\"first\""),
+            "{link}"
+        );
+        assert!(link.contains("rel=\"last\""), "{link}");
         assert_eq!(
             fx.call("GET", "/merge_requests?state=merged", None).json,
             json!([])

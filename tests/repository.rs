@@ -541,5 +541,24 @@ fn web_urls_come_from_the_external_url_not_the_host_header() {
             url.starts_with("https://forge.example.com/links/p/-/commit/"),
             "{url}"
         );
+        // Branch lists carry GitLab's pagination headers, Link included, on the external URL.
+        let path = format!("/api/v4/projects/{id}/repository/branches");
+        let branches = s
+            .request("GET", &format!("{path}?per_page=1"))
+            .set("PRIVATE-TOKEN", &t)
+            .set("Host", "evil.example.net")
+            .call();
+        let branches = common::Reply::from(branches);
+        assert_eq!(branches.status, 200, "{}", branches.text);
+        assert_eq!(branches.header("X-Total"), Some("1"));
+        let link = branches.header("Link").expect("a Link header");
+        assert!(
+            link.contains(&format!(
+                "<https://forge.example.com{path}?page=1&per_page=1>; rel=\"first\""
+            )),
+            "{link}"
+        );
+        assert!(link.contains("rel=\"last\""), "{link}");
+        assert!(!link.contains("evil.example.net"), "{link}");
     }
 }

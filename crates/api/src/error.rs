@@ -4,8 +4,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::{Value, json};
 use tinforge_gate::GateError;
+use tinforge_gate::branches::BranchWriteError;
 use tinforge_gate::issue::IssueError;
 use tinforge_store::StoreError;
+use tinforge_store::git::merging::MergeError;
+use tinforge_store::git::objects::{self, ObjError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -32,6 +35,13 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("413 Request Entity Too Large")]
     TooLarge,
+    /// `{"message": "<text>"}` at `status`, the text exactly as GitLab words it (`404 Not found`,
+    /// `Branch cannot be merged` with 406, `405 Method Not Allowed`, a protected branch's 403).
+    #[error("{1}")]
+    Message(StatusCode, String),
+    /// 500 `{"message":"500 Internal Server Error"}`; the cause is logged, not shown.
+    #[error("{0}")]
+    Internal(String),
     #[error(transparent)]
     Gate(#[from] GateError),
     #[error(transparent)]
@@ -44,6 +54,67 @@ impl ApiError {
         move |e| match e {
             StoreError::NotFound => ApiError::NotFound(label),
             other => other.into(),
+        }
+    }
+}
+
+impl ApiError {
+    /// `{"message": "<text>"}` at `status`.
+    pub fn message(status: StatusCode, text: impl Into<String>) -> ApiError {
+        ApiError::Message(status, text.into())
+    }
+
+    /// 400 `{"message": "<text>"}` (where GitLab words a bad request as a message, not an
+    /// `error`: `Branch already exists`, `Tag name invalid`).
+    pub fn invalid(text: impl Into<String>) -> ApiError {
+        ApiError::message(StatusCode::BAD_REQUEST, text)
+    }
+
+    /// A file or blob above [`objects::MAX_FILE_BYTES`]: `413 File is larger than … bytes`.
+    pub fn file_too_large() -> ApiError {
+        ApiError::message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("413 File is larger than {} bytes", objects::MAX_FILE_BYTES),
+        )
+    }
+}
+
+impl From<ObjError> for ApiError {
+    fn from(e: ObjError) -> Self {
+        match e {
+            ObjError::NotFound(m) => ApiError::message(StatusCode::NOT_FOUND, m),
+            ObjError::BadRequest(m) => ApiError::invalid(m),
+            ObjError::Conflict(m) => ApiError::Conflict(m),
+            ObjError::TooLarge => ApiError::file_too_large(),
+            ObjError::Git(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<git2::Error> for ApiError {
+    fn from(e: git2::Error) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<MergeError> for ApiError {
+    fn from(e: MergeError) -> Self {
+        let text = e.to_string();
+        match e {
+            MergeError::BranchMissing => ApiError::message(StatusCode::METHOD_NOT_ALLOWED, text),
+            MergeError::ShaMismatch(_) => ApiError::Conflict(text),
+            MergeError::CannotMerge => ApiError::message(StatusCode::NOT_ACCEPTABLE, text),
+            MergeError::Git(e) => e.into(),
+        }
+    }
+}
+
+impl From<BranchWriteError> for ApiError {
+    fn from(e: BranchWriteError) -> Self {
+        match e {
+            BranchWriteError::Forbidden(m) => ApiError::message(StatusCode::FORBIDDEN, m),
+            BranchWriteError::Store(e) => e.into(),
+            BranchWriteError::Gate(e) => ApiError::Gate(e),
         }
     }
 }
@@ -78,6 +149,8 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Message(status, _) => *status,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Gate(g) => g.status_code(),
             ApiError::Store(s) => GateError::Store(clone_store(s)).status_code(),
         }
@@ -105,6 +178,11 @@ impl ResponseError for ApiError {
             ApiError::Conflict(m) => json!({ "message": m }),
             ApiError::MethodNotAllowed(m) => json!({ "error": m }),
             ApiError::TooLarge => json!({ "message": "413 Request Entity Too Large" }),
+            ApiError::Message(_, m) => json!({ "message": m }),
+            ApiError::Internal(m) => {
+                tracing::error!(error = %m, "REST handler failure");
+                json!({ "message": "500 Internal Server Error" })
+            }
             ApiError::Gate(g) => return g.error_response(),
             ApiError::Store(s) => return GateError::Store(clone_store(s)).error_response(),
         };

@@ -2,8 +2,10 @@
 //! it builds the actix router and the gate's endpoint registry, so the two cannot disagree, and
 //! every route in it carries the `Requirement` the gate enforces.
 
+pub mod branches;
 pub mod ci_variables;
 pub mod commit_statuses;
+pub mod commits;
 pub mod coverage;
 pub mod error;
 pub mod groups;
@@ -13,6 +15,8 @@ pub mod job_token_scope;
 pub mod jobs;
 pub mod labels;
 pub mod members;
+pub mod merge_request_views;
+pub mod merge_requests;
 pub mod notes;
 pub mod openapi;
 pub mod pagination;
@@ -20,9 +24,14 @@ pub mod params;
 pub mod pipeline_views;
 pub mod pipelines;
 pub mod projects;
+pub mod protected_branches;
 pub mod registry;
+pub mod repo_context;
+pub mod repository;
+pub mod repository_views;
 pub mod runner_jobs;
 pub mod runners;
+pub mod tags;
 pub mod token_usage;
 pub mod tokens;
 pub mod triggers;
@@ -74,6 +83,12 @@ pub fn rest_routes() -> RestRoutes {
     triggers::declare(&mut routes);
     commit_statuses::declare(&mut routes);
     job_token_scope::declare(&mut routes);
+    protected_branches::declare(&mut routes);
+    repository::declare(&mut routes);
+    commits::declare(&mut routes);
+    branches::declare(&mut routes);
+    tags::declare(&mut routes);
+    merge_requests::declare(&mut routes);
     routes
 }
 

@@ -51,26 +51,37 @@ impl Params {
     }
 }
 
+impl Params {
+    /// Reads a request's parameters with a body of up to `limit` bytes (413 beyond), for the
+    /// few routes whose bodies carry whole files; every other route extracts [`Params`] with
+    /// [`BODY_LIMIT`].
+    pub async fn read(
+        req: &HttpRequest,
+        mut payload: Payload,
+        limit: usize,
+    ) -> Result<Params, ApiError> {
+        let mut body = Vec::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|_| ApiError::BadRequest("request body could not be read".into()))?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let content_type = req.content_type().to_ascii_lowercase();
+        Ok(Params(merge(req.query_string(), &content_type, &body)))
+    }
+}
+
 impl FromRequest for Params {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let query = req.query_string().to_string();
-        let content_type = req.content_type().to_ascii_lowercase();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let mut body = Vec::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk
-                    .map_err(|_| ApiError::BadRequest("request body could not be read".into()))?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(ApiError::TooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(Params(merge(&query, &content_type, &body)))
-        })
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move { Params::read(&req, payload, BODY_LIMIT).await })
     }
 }
 
@@ -111,6 +122,52 @@ fn merge_pairs(params: &mut Map<String, Value>, encoded: &str) -> Result<(), Str
         }
     }
     Ok(())
+}
+
+/// A parameter as text: a string, or a number or boolean written out; None when absent (or
+/// another kind of value).
+pub fn text(p: &Map<String, Value>, key: &str) -> Option<String> {
+    match p.get(key) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::Bool(b)) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A parameter that must be given and not empty: 400 `{key} is missing` otherwise.
+pub fn required(p: &Map<String, Value>, key: &str) -> Result<String, ApiError> {
+    text(p, key)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::BadRequest(format!("{key} is missing")))
+}
+
+/// A boolean switch: `true`/`1` (as JSON or text) turn it on, anything else leaves it off.
+pub fn flag(p: &Map<String, Value>, key: &str) -> bool {
+    matches!(text(p, key).as_deref(), Some("true" | "1"))
+}
+
+/// A list of names: a JSON array (or `k[]=` pairs) whose items may themselves be
+/// comma-separated, or one comma-separated string; None when absent.
+pub fn names(p: &Map<String, Value>, key: &str) -> Option<Vec<String>> {
+    let split = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    match p.get(key)? {
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .flat_map(split)
+                .collect(),
+        ),
+        Value::String(s) => Some(split(s)),
+        _ => None,
+    }
 }
 
 /// Lenient deserializers for values that arrive as strings from query strings and forms.

@@ -1,6 +1,7 @@
 //! The git surface: bare repositories on disk (one per project), git smart HTTP for clone, fetch
-//! and push with per-ref rights, protected branches (REST API, push checks and a pre-receive hook
-//! for force-pushes).
+//! and push with per-ref rights, and the protected-branch rules pushes are checked against (push
+//! checks and a pre-receive hook for force-pushes). The REST API over repositories, merge
+//! requests and protected branches lives in `tinforge-api`.
 //!
 //! Every git service is declared in the gate's endpoint registry ([`declare_git`]), including one
 //! declaration per kind of ref update (`PUSH … refs create|update|delete`), and every decision goes
@@ -9,12 +10,9 @@
 
 pub mod error;
 pub mod hook;
-pub mod merge_requests;
-pub mod pipelines;
 pub mod pkt;
 pub mod protected;
 pub mod push;
-pub mod repository;
 pub mod smart;
 
 pub use error::GitError;
@@ -24,7 +22,7 @@ pub use tinforge_store::git::Repositories;
 use std::path::{Path, PathBuf};
 use tinforge_authz::requirement::raises;
 use tinforge_authz::{Role, require};
-use tinforge_gate::{Endpoint, EndpointRegistry, RestRoutes, Surface, TargetSpec};
+use tinforge_gate::{Endpoint, EndpointRegistry, Surface, TargetSpec};
 
 /// Settings of the git surface, shared as actix app data.
 #[derive(Debug, Clone)]
@@ -32,9 +30,6 @@ pub struct GitConfig {
     pub repos: Repositories,
     /// The tinforge binary, which the pre-receive hook calls back (`tinforge git-hook …`).
     pub hook_bin: PathBuf,
-    /// The URL clients reach the instance at: every `web_url` is built from it, never from the
-    /// request's `Host` header.
-    pub external_url: String,
 }
 
 impl GitConfig {
@@ -43,7 +38,6 @@ impl GitConfig {
         Ok(GitConfig {
             repos: Repositories::new(data_dir.join("repositories")),
             hook_bin: std::env::current_exe()?,
-            external_url: String::new(),
         })
     }
 }
@@ -123,13 +117,4 @@ pub fn declare_git(registry: &mut EndpointRegistry) -> Result<(), String> {
         })?;
     }
     Ok(())
-}
-
-/// The REST routes of this crate (protected branches, the repository API, merge
-/// requests), added to the one REST
-/// route list.
-pub fn declare_rest(r: &mut RestRoutes) {
-    protected::declare(r);
-    repository::declare(r);
-    merge_requests::declare(r);
 }

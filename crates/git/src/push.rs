@@ -55,9 +55,7 @@ impl RefUpdate {
     }
 }
 
-pub fn is_zero(oid: &str) -> bool {
-    oid.bytes().all(|b| b == b'0')
-}
+pub use tinforge_ci::service::push_pipelines::is_zero;
 
 /// What the client sent before the pack: the raw bytes (replayed to git), the ref updates and
 /// the capabilities it asked for.

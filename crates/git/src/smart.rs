@@ -6,7 +6,6 @@
 
 use crate::error::GitError;
 use crate::hook;
-use crate::pipelines::{PipelineTrigger, PushedRef};
 use crate::pkt::{self, PktError};
 use crate::protected::{self, Rule};
 use crate::push::{self, CommandError, RefEndpoints};
@@ -22,6 +21,8 @@ use std::pin::Pin;
 use std::process::Stdio;
 use std::task::{Context, Poll};
 use tinforge_authz::{Principal, Target};
+use tinforge_ci::queue::JobQueue;
+use tinforge_ci::service::push_pipelines::{PipelineTrigger, PushedRef};
 use tinforge_gate::authorized::{
     RequestCredentials, enforce, record_caller, resolve_target, run_blocking, state_of,
 };
@@ -464,9 +465,11 @@ pub async fn receive_pack(
     let stdin = child.stdin.take().expect("piped stdin");
     feed(body, commands.raw, stdin);
     let mut out = ChildBody::new(child, None, false)?;
-    if let Some(trigger) = PipelineTrigger::of(
-        &req,
-        &access.config.repos,
+    if let Some(trigger) = PipelineTrigger::for_pusher(
+        access.state.store.clone(),
+        access.config.repos.clone(),
+        req.app_data::<web::Data<JobQueue>>()
+            .map(|q| q.clone().into_inner()),
         access.principal.as_ref(),
         access.target.id,
     ) {

@@ -8,6 +8,7 @@ pub mod auto_merge;
 pub mod create;
 pub mod job_variables;
 pub mod progress;
+pub mod push_pipelines;
 
 pub use create::{Created, PipelineRequest, create_pipeline};
 

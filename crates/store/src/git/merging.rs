@@ -250,3 +250,42 @@ pub fn merge_branches(repo: &Repository, order: &MergeOrder<'_>) -> Result<Oid, 
     }
     Ok(tip)
 }
+
+/// The changes of a merge request: from the merge base of target and source to the source tip
+/// (none when the source branch is gone).
+pub fn changes(repo: &Repository, mr: &MergeRequestRow) -> objects::Result<Vec<objects::FileDiff>> {
+    let Some(source) = objects::branch_tip(repo, &mr.source_branch) else {
+        return Ok(Vec::new());
+    };
+    let base = match objects::branch_tip(repo, &mr.target_branch) {
+        Some(t) => repo.merge_base(t, source).ok(),
+        None => None,
+    };
+    let new_tree = repo.find_commit(source)?.tree()?;
+    let old_tree = base.map(|b| repo.find_commit(b)?.tree()).transpose()?;
+    objects::diff_trees(repo, old_tree.as_ref(), Some(&new_tree))
+}
+
+/// The commits of a merge request, oldest first (at most 1000). After a merge the target
+/// contains the source: these are then the commits the merge brought in.
+pub fn commits(repo: &Repository, mr: &MergeRequestRow) -> objects::Result<Vec<Oid>> {
+    let Some(source) = objects::branch_tip(repo, &mr.source_branch) else {
+        return Ok(Vec::new());
+    };
+    let hide = match (
+        &mr.merge_commit_sha,
+        objects::branch_tip(repo, &mr.target_branch),
+    ) {
+        (Some(sha), _) => Oid::from_str(sha)
+            .ok()
+            .and_then(|m| repo.find_commit(m).ok())
+            .and_then(|m| m.parent_id(0).ok()),
+        (None, t) => t,
+    };
+    let mut oids = match hide {
+        Some(h) => objects::range(repo, h, source, 1000)?,
+        None => vec![source],
+    };
+    oids.reverse();
+    Ok(oids)
+}

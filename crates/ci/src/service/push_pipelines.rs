@@ -3,16 +3,17 @@
 //! its new commit, and each open merge request from a pushed branch a `merge_request_event` one
 //! (kept only when the CI file has jobs for merge request pipelines). Pushes made with a job
 //! token never start pipelines, so a job cannot loop on itself. Runs off the request, after it.
+//! Both surfaces that move refs (git smart HTTP and the REST repository API) start them here.
 
-use actix_web::{HttpRequest, web};
+use std::sync::Arc;
 
 use tinforge_authz::{Principal, TokenKind};
-use tinforge_ci::PipelineSource;
-use tinforge_ci::queue::JobQueue;
-use tinforge_ci::service::{CiError, Created, PipelineRequest, create_pipeline};
-use tinforge_gate::GateState;
 use tinforge_store::git::Repositories;
 use tinforge_store::{DbConnection, Store, merge_requests};
+
+use super::{CiError, Created, PipelineRequest, create_pipeline};
+use crate::PipelineSource;
+use crate::queue::JobQueue;
 
 /// One ref a push moved.
 #[derive(Debug, Clone)]
@@ -23,30 +24,36 @@ pub struct PushedRef {
     pub name: String,
 }
 
-/// What starting pipelines needs, taken from the app data of the request that pushed.
+/// The all-zero object id git uses for "no commit" (a created or deleted ref).
+pub fn is_zero(oid: &str) -> bool {
+    oid.bytes().all(|b| b == b'0')
+}
+
+/// What starting pipelines needs: the store, the repositories, the queue runners wait on, and
+/// who pushed to which project.
 #[derive(Clone)]
 pub struct PipelineTrigger {
     store: Store,
     repos: Repositories,
-    queue: Option<web::Data<JobQueue>>,
+    queue: Option<Arc<JobQueue>>,
     user_id: i64,
     project_id: i64,
 }
 
 impl PipelineTrigger {
     /// None when the caller may not start pipelines by pushing (anonymous, a job token).
-    pub fn of(
-        req: &HttpRequest,
-        repos: &Repositories,
+    pub fn for_pusher(
+        store: Store,
+        repos: Repositories,
+        queue: Option<Arc<JobQueue>>,
         principal: Option<&Principal>,
         project_id: i64,
     ) -> Option<PipelineTrigger> {
         let principal = principal.filter(|p| p.kind != TokenKind::Job)?;
-        let state = req.app_data::<web::Data<GateState>>()?;
         Some(PipelineTrigger {
-            store: state.store.clone(),
-            repos: repos.clone(),
-            queue: req.app_data::<web::Data<JobQueue>>().cloned(),
+            store,
+            repos,
+            queue,
             user_id: principal.user_id,
             project_id,
         })
@@ -77,11 +84,7 @@ impl PipelineTrigger {
                 .map_err(CiError::from)
                 .and_then(|mut conn| self.create(&mut conn, &request));
             match created {
-                Ok(true) => {
-                    if let Some(q) = &self.queue {
-                        q.bump();
-                    }
-                }
+                Ok(true) => self.bump(),
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "merge request pipeline"),
             }
@@ -91,13 +94,15 @@ impl PipelineTrigger {
     /// Starts the pipelines of `pushed` now, ringing the job queue when jobs became pending.
     pub fn start(&self, pushed: &[PushedRef]) {
         match self.run(pushed) {
-            Ok(true) => {
-                if let Some(q) = &self.queue {
-                    q.bump();
-                }
-            }
+            Ok(true) => self.bump(),
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "pipelines for a push"),
+        }
+    }
+
+    fn bump(&self) {
+        if let Some(q) = &self.queue {
+            q.bump();
         }
     }
 
@@ -106,7 +111,7 @@ impl PipelineTrigger {
         let conn: &mut DbConnection = &mut conn;
         let mut released = false;
         for r in pushed {
-            if crate::push::is_zero(&r.new) {
+            if is_zero(&r.new) {
                 continue;
             }
             let (ref_name, branch) = if let Some(b) = r.name.strip_prefix("refs/heads/") {
@@ -123,7 +128,7 @@ impl PipelineTrigger {
                 self.user_id,
             );
             request.sha = Some(r.new.clone());
-            request.before_sha = (!crate::push::is_zero(&r.old)).then(|| r.old.clone());
+            request.before_sha = (!is_zero(&r.old)).then(|| r.old.clone());
             released |= self.create(conn, &request)?;
             if branch {
                 for mr in merge_requests::open_from_branch(conn, self.project_id, ref_name)? {
