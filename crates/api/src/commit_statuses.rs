@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::pagination::{self, Page};
 use crate::params::{Params, flex};
 use crate::pipeline_views::message;
-use crate::views::{self, UserDetail};
+use crate::views::{self, UserBasic};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -73,7 +73,7 @@ pub struct CommitStatusView {
     pub coverage: Option<f64>,
     pub pipeline_id: Option<i64>,
     /// The user who set the status (`UserBasic`).
-    pub author: Option<Value>,
+    pub author: Option<UserBasic>,
 }
 
 /// Views of statuses, with their authors (one query per distinct author).
@@ -82,14 +82,14 @@ fn status_views(
     rows: &[StatusRow],
     cfg: &ApiConfig,
 ) -> Result<Vec<CommitStatusView>, StoreError> {
-    let mut authors: HashMap<i64, Option<Value>> = HashMap::new();
+    let mut authors: HashMap<i64, Option<UserBasic>> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for s in rows {
         let author = match s.user_id {
             Some(id) => {
                 if let Entry::Vacant(slot) = authors.entry(id) {
                     slot.insert(
-                        users::find(c, id)?.map(|u| views::user(&u, cfg, UserDetail::Basic)),
+                        users::find(c, id)?.map(|u| views::user_basic(&u, cfg)),
                     );
                 }
                 authors.get(&id).cloned().flatten()

@@ -41,12 +41,14 @@ pub fn declare(r: &mut RestRoutes) {
             project,
         )
         .summary("Direct members")
+        .returns_list::<views::MemberView>()
         .to(list_direct);
         on(
             r.route("GET", &format!("{base}/members/all"), require!(member:read)),
             project,
         )
         .summary("Members, inherited ones included (the highest role wins)")
+        .returns_list::<views::MemberView>()
         .to(list_all);
         on(
             r.route(
@@ -57,6 +59,7 @@ pub fn declare(r: &mut RestRoutes) {
             project,
         )
         .summary("A member, inherited memberships included")
+        .returns::<views::MemberView>()
         .to(get_effective);
         on(
             r.route(
@@ -67,6 +70,7 @@ pub fn declare(r: &mut RestRoutes) {
             project,
         )
         .summary("A direct member")
+        .returns::<views::MemberView>()
         .to(get_direct);
         on(
             r.route(
@@ -77,6 +81,7 @@ pub fn declare(r: &mut RestRoutes) {
             project,
         )
         .summary("Add a member (granting Owner needs Owner)")
+        .returns::<views::MemberView>()
         .to(add_member);
         on(
             r.route(
@@ -87,6 +92,7 @@ pub fn declare(r: &mut RestRoutes) {
             project,
         )
         .summary("Change a member's role (Owner roles need Owner)")
+        .returns::<views::MemberView>()
         .to(update_member);
         on(
             r.route(
@@ -178,7 +184,7 @@ async fn list(
             })
         })
         .collect();
-    let items: Vec<Value> = matching
+    let items: Vec<views::MemberView> = matching
         .iter()
         .skip(page.offset() as usize)
         .take(page.limit() as usize)

@@ -4,12 +4,11 @@
 //! list and one repository open per request.
 
 use crate::ApiConfig;
-use crate::views::{self, UserDetail};
+use crate::views::{self, UserBasic};
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use tinforge_store::ci::artifacts::{self, ArtifactRow};
 use tinforge_store::ci::jobs::JobRow;
@@ -110,7 +109,7 @@ pub struct PipelineView {
     pub before_sha: String,
     pub tag: bool,
     pub yaml_errors: Option<String>,
-    pub user: Option<Value>,
+    pub user: Option<UserBasic>,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub committed_at: Option<String>,
@@ -193,7 +192,7 @@ pub fn pipeline_view(
     site: &Site,
 ) -> Result<PipelineView, StoreError> {
     let user = match p.user_id {
-        Some(id) => users::find(c, id)?.map(|u| views::user(&u, &site.cfg, UserDetail::Basic)),
+        Some(id) => users::find(c, id)?.map(|u| views::user_basic(&u, &site.cfg)),
         None => None,
     };
     let committed_at = Commits::open(site)
@@ -388,7 +387,7 @@ pub struct JobView {
     pub erased_at: Option<String>,
     pub duration: Option<f64>,
     pub queued_duration: Option<f64>,
-    pub user: Option<Value>,
+    pub user: Option<UserBasic>,
     pub commit: Option<CommitView>,
     pub pipeline: JobPipeline,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -451,11 +450,11 @@ pub fn job_views(
             pipelines_by_id.insert(p.id, p);
         }
     }
-    let mut users_by_id: HashMap<i64, Option<Value>> = HashMap::new();
+    let mut users_by_id: HashMap<i64, Option<UserBasic>> = HashMap::new();
     for id in jobs.iter().filter_map(|j| j.user_id) {
         if let std::collections::hash_map::Entry::Vacant(slot) = users_by_id.entry(id) {
             let user = users::find(c, id)?;
-            slot.insert(user.map(|u| views::user(&u, &site.cfg, UserDetail::Basic)));
+            slot.insert(user.map(|u| views::user_basic(&u, &site.cfg)));
         }
     }
     let mut runners_by_id: HashMap<i64, Option<RunnerView>> = HashMap::new();
@@ -509,7 +508,7 @@ pub fn one_job_view(
 }
 
 struct JobExtras {
-    user: Option<Value>,
+    user: Option<UserBasic>,
     runner: Option<RunnerView>,
     commit: Option<CommitView>,
     files: Vec<ArtifactRow>,

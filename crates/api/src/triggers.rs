@@ -13,7 +13,7 @@ use crate::pagination::{self, Page};
 use crate::params::Params;
 use crate::pipeline_views::{self, Site, message};
 use crate::pipelines::{FILTERED, base_error};
-use crate::views::{self, UserDetail};
+use crate::views::{self, UserBasic};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -85,7 +85,7 @@ pub struct TriggerView {
     pub last_used: Option<String>,
     /// Trigger tokens do not expire here.
     pub expires_at: Option<String>,
-    pub owner: Option<Value>,
+    pub owner: Option<UserBasic>,
 }
 
 fn trigger_views(
@@ -93,12 +93,12 @@ fn trigger_views(
     rows: &[TriggerRow],
     cfg: &ApiConfig,
 ) -> Result<Vec<TriggerView>, StoreError> {
-    let mut owners: HashMap<i64, Option<Value>> = HashMap::new();
+    let mut owners: HashMap<i64, Option<UserBasic>> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for t in rows {
         if let Entry::Vacant(slot) = owners.entry(t.owner_id) {
             slot.insert(
-                users::find(c, t.owner_id)?.map(|u| views::user(&u, cfg, UserDetail::Basic)),
+                users::find(c, t.owner_id)?.map(|u| views::user_basic(&u, cfg)),
             );
         }
         out.push(TriggerView {
