@@ -1,10 +1,12 @@
 //! JSON shapes of GitLab's v4 entities as typed views (`#[derive(Serialize, ToSchema)]`), one
 //! struct per entity shared by every route that returns it, and GitLab's timestamp format.
 //! Users and members live in [`users`], projects, namespaces and groups in [`projects`],
-//! issues, notes and labels in [`issues`].
+//! issues, notes and labels in [`issues`],
+//! personal access tokens in [`tokens`].
 
 pub mod issues;
 pub mod projects;
+pub mod tokens;
 pub mod users;
 
 use chrono::NaiveDateTime;
@@ -14,6 +16,7 @@ pub use projects::{
     GroupDetail, GroupProjects, GroupView, NamespaceView, Permissions, ProjectDetail, ProjectView, group,
     namespace, namespace_web_url, project, project_permissions,
 };
+pub use tokens::{PathRef, TokenView, token};
 pub use users::{MemberView, UserBasic, UserDetail, UserView, member, user, user_basic};
 
 /// `2026-11-25T18:06:12.123Z`, GitLab's timestamp format.
