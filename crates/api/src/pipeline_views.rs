@@ -9,6 +9,7 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
+use utoipa::ToSchema;
 use std::collections::{BTreeMap, HashMap};
 use tinforge_store::ci::artifacts::{self, ArtifactRow};
 use tinforge_store::ci::jobs::JobRow;
@@ -53,24 +54,19 @@ impl Site {
     }
 }
 
-/// `{"message": "<text>"}` with a status: GitLab's `render_api_error!` bodies that the shared
-/// error type does not spell (`400 Bad request - Unplayable Job`, `404 Not Found`).
-#[derive(Debug, Serialize)]
-pub struct Message {
-    pub message: String,
-}
+use crate::views::Message;
 
+/// A [`Message`] with a status: GitLab's `render_api_error!` bodies that the shared error type
+/// does not spell (`400 Bad request - Unplayable Job`, `404 Not Found`).
 pub fn message(status: StatusCode, text: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(Message {
-        message: text.into(),
-    })
+    HttpResponse::build(status).json(Message::new(text))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Pipelines
 
 /// `Entities::Ci::PipelineBasic`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PipelineBasic {
     pub id: i64,
     pub iid: i64,
@@ -88,7 +84,7 @@ pub struct PipelineBasic {
 }
 
 /// GitLab's `detailed_status` of a pipeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DetailedStatus {
     pub icon: String,
     pub text: &'static str,
@@ -102,7 +98,7 @@ pub struct DetailedStatus {
 }
 
 /// `Entities::Ci::Pipeline`: the basic fields and the details.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PipelineView {
     #[serde(flatten)]
     pub basic: PipelineBasic,
@@ -121,7 +117,7 @@ pub struct PipelineView {
 }
 
 /// A pipeline variable (`Entities::Ci::Variable` as `GET …/pipelines/:id/variables` lists it).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VariableView {
     pub variable_type: String,
     pub key: String,
@@ -228,7 +224,7 @@ pub fn variable_views(vars: Vec<(String, String, String)>) -> Vec<VariableView> 
 // Commits
 
 /// `Entities::Commit`, as a job embeds it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CommitView {
     pub id: String,
     pub short_id: String,
@@ -316,7 +312,7 @@ impl Commits {
 // Jobs
 
 /// The pipeline a job belongs to, as the job's JSON embeds it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobPipeline {
     pub id: i64,
     pub iid: i64,
@@ -332,7 +328,7 @@ pub struct JobPipeline {
 }
 
 /// One file of a job (`artifacts[]`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobArtifact {
     pub file_type: String,
     pub size: i64,
@@ -341,14 +337,14 @@ pub struct JobArtifact {
 }
 
 /// The job's archive (`artifacts_file`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ArtifactsFile {
     pub filename: String,
     pub size: i64,
 }
 
 /// The runner that ran a job (`Entities::Ci::Runner`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RunnerView {
     pub id: i64,
     pub description: String,
@@ -363,13 +359,13 @@ pub struct RunnerView {
 }
 
 /// What a job's JSON says about its project.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobProject {
     pub ci_job_token_scope_enabled: bool,
 }
 
 /// `Entities::Ci::Job`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobView {
     pub id: i64,
     pub status: String,
@@ -405,7 +401,7 @@ pub struct JobView {
 
 /// A job with what its token may do (`GET /job`): GitLab's job, plus `permissions` as
 /// `{"resource": ["action", …]}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OwnJobView {
     #[serde(flatten)]
     pub job: JobView,

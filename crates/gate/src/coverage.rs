@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// One endpoint in the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CoverageRow {
     pub surface: &'static str,
     pub method: &'static str,
@@ -32,7 +32,7 @@ pub struct CoverageRow {
 }
 
 /// Covered out of total, with a percentage.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Tally {
     pub covered: usize,
     pub total: usize,
@@ -49,7 +49,7 @@ impl Tally {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CoverageReport {
     pub endpoints: Vec<CoverageRow>,
     pub total: Tally,
