@@ -26,6 +26,7 @@ use tinforge_store::ci::statuses::{
 };
 use tinforge_store::git::{Repositories, objects};
 use tinforge_store::{DbConnection, StoreError, projects, users};
+use utoipa::ToSchema;
 
 const POST: Requirement = require!(pipeline:create).min_role(Role::Developer);
 const READ: Requirement = require!(pipeline:read).min_role(Role::Reporter);
@@ -38,6 +39,7 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("POST", "/api/v4/projects/{id}/statuses/{sha}", POST)
         .project("id")
         .summary("Set the status of a commit; the same name and ref moves the existing status (pipeline:create, Developer+)")
+        .returns::<CommitStatusView>()
         .to(post_status);
     r.route(
         "GET",
@@ -46,6 +48,7 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .project("id")
     .summary("Statuses of a commit (pipeline:read, Reporter+ on private projects)")
+    .returns_list::<CommitStatusView>()
     .to(list_statuses);
 }
 
@@ -55,7 +58,7 @@ const COMMIT_NOT_FOUND: ApiError = ApiError::NotFound("Commit");
 // Views
 
 /// A status as GitLab's `Entities::CommitStatus` writes it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CommitStatusView {
     pub id: i64,
     pub sha: String,

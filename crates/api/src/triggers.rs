@@ -28,6 +28,7 @@ use tinforge_gate::{Authorized, RestRoutes, TokenResolver};
 use tinforge_store::ci::triggers::{self, TriggerRow};
 use tinforge_store::ci::variables::valid_key;
 use tinforge_store::{DbConnection, StoreError, projects, users};
+use utoipa::ToSchema;
 
 const READ: Requirement = require!(pipeline:read).min_role(Role::Maintainer);
 const CREATE: Requirement = require!(pipeline:create).min_role(Role::Maintainer);
@@ -46,18 +47,22 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", all, READ)
         .project("id")
         .summary("A project's pipeline trigger tokens, shortened (pipeline:read, Maintainer+)")
+        .returns_list::<TriggerView>()
         .to(list_triggers);
     r.route("POST", all, CREATE)
         .project("id")
         .summary("Create a pipeline trigger token; the only response that shows it (pipeline:create, Maintainer+)")
+        .returns::<TriggerView>()
         .to(create_trigger);
     r.route("GET", one, READ)
         .project("id")
         .summary("One pipeline trigger token, shortened (pipeline:read, Maintainer+)")
+        .returns::<TriggerView>()
         .to(get_trigger);
     r.route("PUT", one, UPDATE)
         .project("id")
         .summary("Edit a pipeline trigger's description (pipeline:update, Maintainer+)")
+        .returns::<TriggerView>()
         .to(update_trigger);
     r.route("DELETE", one, DELETE)
         .project("id")
@@ -65,6 +70,7 @@ pub fn declare(r: &mut RestRoutes) {
         .to(delete_trigger);
     r.route("POST", "/api/v4/projects/{id}/trigger/pipeline", TRIGGER)
         .summary("Run a pipeline with a trigger token (the token is the credential; the pipeline runs as the trigger's owner)")
+        .returns::<pipeline_views::PipelineView>()
         .to(trigger_pipeline);
 }
 
@@ -75,7 +81,7 @@ const TRIGGER_NOT_FOUND: ApiError = ApiError::NotFound("Trigger");
 
 /// A trigger as GitLab's `Entities::Trigger` writes it; `token` is shortened except in the
 /// response that creates it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TriggerView {
     pub id: i64,
     pub token: String,
