@@ -91,9 +91,7 @@ fn status_views(
         let author = match s.user_id {
             Some(id) => {
                 if let Entry::Vacant(slot) = authors.entry(id) {
-                    slot.insert(
-                        users::find(c, id)?.map(|u| views::user_basic(&u, cfg)),
-                    );
+                    slot.insert(users::find(c, id)?.map(|u| views::user_basic(&u, cfg)));
                 }
                 authors.get(&id).cloned().flatten()
             }

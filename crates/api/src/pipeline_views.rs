@@ -9,7 +9,6 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use utoipa::ToSchema;
 use std::collections::{BTreeMap, HashMap};
 use tinforge_store::ci::artifacts::{self, ArtifactRow};
 use tinforge_store::ci::jobs::JobRow;
@@ -17,6 +16,7 @@ use tinforge_store::ci::pipelines::{self, PipelineRow};
 use tinforge_store::ci::{job_token_scope, runners};
 use tinforge_store::git::objects;
 use tinforge_store::{DbConnection, StoreError, users};
+use utoipa::ToSchema;
 
 /// Where a project's pipelines and jobs live on the web, and how to render its users.
 #[derive(Debug, Clone)]
@@ -118,7 +118,7 @@ pub struct PipelineView {
 
 /// A pipeline variable (`Entities::Ci::Variable` as `GET …/pipelines/:id/variables` lists it).
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct VariableView {
+pub struct PipelineVariableView {
     pub variable_type: String,
     pub key: String,
     pub value: String,
@@ -210,9 +210,9 @@ pub fn pipeline_view(
     })
 }
 
-pub fn variable_views(vars: Vec<(String, String, String)>) -> Vec<VariableView> {
+pub fn variable_views(vars: Vec<(String, String, String)>) -> Vec<PipelineVariableView> {
     vars.into_iter()
-        .map(|(key, value, variable_type)| VariableView {
+        .map(|(key, value, variable_type)| PipelineVariableView {
             variable_type,
             key,
             value,

@@ -12,7 +12,9 @@ use crate::ApiConfig;
 use crate::error::ApiError;
 use crate::pagination::{self, Page};
 use crate::params::{Params, flex};
-use crate::pipeline_views::{self, JobView, PipelineBasic, PipelineView, Site, VariableView};
+use crate::pipeline_views::{
+    self, JobView, PipelineBasic, PipelineVariableView, PipelineView, Site,
+};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::Deserialize;
@@ -80,7 +82,7 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", &at("variables"), READ_VARIABLES)
         .project("id")
         .summary("The variables a pipeline was run with (pipeline:read, Developer+)")
-        .returns_list::<VariableView>()
+        .returns_list::<PipelineVariableView>()
         .to(pipeline_variables);
     r.route("POST", &at("retry"), UPDATE)
         .project("id")

@@ -20,10 +20,10 @@
 use crate::ApiConfig;
 use crate::error::ApiError;
 use crate::params::Params;
-use crate::views::Message;
 use crate::runners::{
     RUNNER_READ, RunnerInfo, forbidden, peer_ip, presented_runner_token, runner_by_token,
 };
+use crate::views::Message;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
@@ -933,8 +933,9 @@ async fn patch_trace(
     }
     Ok(match outcome {
         TraceOutcome::Denied(d) => d.response(),
-        TraceOutcome::MissingRange => HttpResponse::BadRequest()
-            .json(Message::new("400 Missing header Content-Range")),
+        TraceOutcome::MissingRange => {
+            HttpResponse::BadRequest().json(Message::new("400 Missing header Content-Range"))
+        }
         TraceOutcome::Appended(status, size) => job_reply(StatusCode::ACCEPTED, &status)
             .insert_header(("Range", format!("0-{size}")))
             .json(JobState {
@@ -1106,16 +1107,18 @@ async fn upload_artifacts(
         tracing::warn!(error = %e, "replaced artifacts blob not deleted");
     }
     tracing::info!(job.id = row.job_id, size = row.size, "artifacts stored");
-    Ok(job_reply(StatusCode::CREATED, &job.status).json(StoredArtifacts {
-        id: row.job_id,
-        artifacts_file: ArtifactsFileOut {
-            filename: row.filename,
-            size: row.size,
-        },
-        file_type: row.file_type,
-        file_format: row.file_format,
-        expire_at: row.expire_at.map(crate::views::time),
-    }))
+    Ok(
+        job_reply(StatusCode::CREATED, &job.status).json(StoredArtifacts {
+            id: row.job_id,
+            artifacts_file: ArtifactsFileOut {
+                filename: row.filename,
+                size: row.size,
+            },
+            file_type: row.file_type,
+            file_format: row.file_format,
+            expire_at: row.expire_at.map(crate::views::time),
+        }),
+    )
 }
 
 async fn download_artifacts(

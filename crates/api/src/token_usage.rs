@@ -11,7 +11,6 @@ use crate::views;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use std::collections::BTreeMap;
 use tinforge_authz::require;
 use tinforge_gate::least_privilege::{self, UseTarget};
@@ -20,6 +19,7 @@ use tinforge_store::token_events::{self, EventRow};
 use tinforge_store::token_usage::NO_TARGET;
 use tinforge_store::tokens::{self, TokenRecord};
 use tinforge_store::{DbConnection, StoreError, groups, projects};
+use utoipa::ToSchema;
 
 pub fn declare(r: &mut RestRoutes) {
     let base = "/api/v4/personal_access_tokens";

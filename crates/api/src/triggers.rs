@@ -103,9 +103,7 @@ fn trigger_views(
     let mut out = Vec::with_capacity(rows.len());
     for t in rows {
         if let Entry::Vacant(slot) = owners.entry(t.owner_id) {
-            slot.insert(
-                users::find(c, t.owner_id)?.map(|u| views::user_basic(&u, cfg)),
-            );
+            slot.insert(users::find(c, t.owner_id)?.map(|u| views::user_basic(&u, cfg)));
         }
         out.push(TriggerView {
             id: t.id,

@@ -1,7 +1,7 @@
 //! Issues, notes and labels as GitLab's v4 API writes them.
 
-use super::users::{UserBasic, user_basic};
 use super::time;
+use super::users::{UserBasic, user_basic};
 use crate::ApiConfig;
 use serde::Serialize;
 use serde_json::Value;
@@ -158,7 +158,11 @@ pub fn label(l: &LabelRow, counts: Option<(i64, i64)>) -> LabelView {
         color: l.color.clone(),
         text_color: l.text_color(),
         description: l.description.clone(),
-        description_html: l.description.as_deref().map(html_escape).unwrap_or_default(),
+        description_html: l
+            .description
+            .as_deref()
+            .map(html_escape)
+            .unwrap_or_default(),
         subscribed: false,
         priority: None,
         is_project_label: true,

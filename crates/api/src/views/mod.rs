@@ -13,8 +13,8 @@ use chrono::NaiveDateTime;
 
 pub use issues::{IssueView, LabelView, NoteView, issue, label, note};
 pub use projects::{
-    GroupDetail, GroupProjects, GroupView, NamespaceView, Permissions, ProjectDetail, ProjectView, group,
-    namespace, namespace_web_url, project, project_permissions,
+    GroupDetail, GroupProjects, GroupView, NamespaceView, Permissions, ProjectDetail, ProjectView,
+    group, namespace, namespace_web_url, project, project_permissions,
 };
 pub use tokens::{PathRef, TokenView, token};
 pub use users::{MemberView, UserBasic, UserDetail, UserView, member, user, user_basic};
