@@ -20,6 +20,7 @@ use tinforge_store::StoreError;
 use tinforge_store::ci::variables::{
     self, ALL_ENVIRONMENTS, Owner, VariableRow, VariableSpec, VariableType,
 };
+use utoipa::ToSchema;
 
 const READ_PROJECT: Requirement = require!(project:read)
     .min_role(Role::Maintainer)
@@ -36,18 +37,22 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", all, READ_PROJECT)
         .project("id")
         .summary("A project's CI/CD variables (project:read, Maintainer+)")
+        .returns_list::<VariableView>()
         .to(list_variables);
     r.route("POST", all, WRITE_PROJECT)
         .project("id")
         .summary("Create a project CI/CD variable (project:update, Maintainer+)")
+        .returns::<VariableView>()
         .to(create_variable);
     r.route("GET", one, READ_PROJECT)
         .project("id")
         .summary("One project CI/CD variable; filter[environment_scope] picks a scope (project:read, Maintainer+)")
+        .returns::<VariableView>()
         .to(get_variable);
     r.route("PUT", one, WRITE_PROJECT)
         .project("id")
         .summary("Edit a project CI/CD variable (project:update, Maintainer+)")
+        .returns::<VariableView>()
         .to(update_variable);
     r.route("DELETE", one, WRITE_PROJECT)
         .project("id")
@@ -59,18 +64,22 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", all, READ_GROUP)
         .group("id")
         .summary("A group's CI/CD variables (group:read, Owner)")
+        .returns_list::<VariableView>()
         .to(list_variables);
     r.route("POST", all, WRITE_GROUP)
         .group("id")
         .summary("Create a group CI/CD variable (group:update, Owner)")
+        .returns::<VariableView>()
         .to(create_variable);
     r.route("GET", one, READ_GROUP)
         .group("id")
         .summary("One group CI/CD variable (group:read, Owner)")
+        .returns::<VariableView>()
         .to(get_variable);
     r.route("PUT", one, WRITE_GROUP)
         .group("id")
         .summary("Edit a group CI/CD variable (group:update, Owner)")
+        .returns::<VariableView>()
         .to(update_variable);
     r.route("DELETE", one, WRITE_GROUP)
         .group("id")
@@ -81,15 +90,19 @@ pub fn declare(r: &mut RestRoutes) {
     let one = "/api/v4/admin/ci/variables/{key}";
     r.route("GET", all, READ_INSTANCE)
         .summary("The instance's CI/CD variables (admin mode)")
+        .returns_list::<VariableView>()
         .to(list_variables);
     r.route("POST", all, WRITE_INSTANCE)
         .summary("Create an instance CI/CD variable (admin mode)")
+        .returns::<VariableView>()
         .to(create_variable);
     r.route("GET", one, READ_INSTANCE)
         .summary("One instance CI/CD variable (admin mode)")
+        .returns::<VariableView>()
         .to(get_variable);
     r.route("PUT", one, WRITE_INSTANCE)
         .summary("Edit an instance CI/CD variable (admin mode)")
+        .returns::<VariableView>()
         .to(update_variable);
     r.route("DELETE", one, WRITE_INSTANCE)
         .summary("Delete an instance CI/CD variable (admin mode)")
@@ -112,7 +125,7 @@ fn owner_of(auth: &Authorized) -> Owner {
 
 /// A variable as GitLab's `Ci::Variable` entity writes it (instance variables have no
 /// environment scope).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VariableView {
     pub variable_type: String,
     pub key: String,

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::pagination::{self, Page};
 use crate::params::{Params, flex};
 use crate::pipeline_views::message;
-use crate::views::{self, UserDetail};
+use crate::views::{self, UserBasic};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -26,6 +26,7 @@ use tinforge_store::ci::statuses::{
 };
 use tinforge_store::git::{Repositories, objects};
 use tinforge_store::{DbConnection, StoreError, projects, users};
+use utoipa::ToSchema;
 
 const POST: Requirement = require!(pipeline:create).min_role(Role::Developer);
 const READ: Requirement = require!(pipeline:read).min_role(Role::Reporter);
@@ -38,6 +39,7 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("POST", "/api/v4/projects/{id}/statuses/{sha}", POST)
         .project("id")
         .summary("Set the status of a commit; the same name and ref moves the existing status (pipeline:create, Developer+)")
+        .returns::<CommitStatusView>()
         .to(post_status);
     r.route(
         "GET",
@@ -46,6 +48,7 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .project("id")
     .summary("Statuses of a commit (pipeline:read, Reporter+ on private projects)")
+    .returns_list::<CommitStatusView>()
     .to(list_statuses);
 }
 
@@ -55,7 +58,7 @@ const COMMIT_NOT_FOUND: ApiError = ApiError::NotFound("Commit");
 // Views
 
 /// A status as GitLab's `Entities::CommitStatus` writes it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CommitStatusView {
     pub id: i64,
     pub sha: String,
@@ -73,7 +76,7 @@ pub struct CommitStatusView {
     pub coverage: Option<f64>,
     pub pipeline_id: Option<i64>,
     /// The user who set the status (`UserBasic`).
-    pub author: Option<Value>,
+    pub author: Option<UserBasic>,
 }
 
 /// Views of statuses, with their authors (one query per distinct author).
@@ -82,15 +85,13 @@ fn status_views(
     rows: &[StatusRow],
     cfg: &ApiConfig,
 ) -> Result<Vec<CommitStatusView>, StoreError> {
-    let mut authors: HashMap<i64, Option<Value>> = HashMap::new();
+    let mut authors: HashMap<i64, Option<UserBasic>> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for s in rows {
         let author = match s.user_id {
             Some(id) => {
                 if let Entry::Vacant(slot) = authors.entry(id) {
-                    slot.insert(
-                        users::find(c, id)?.map(|u| views::user(&u, cfg, UserDetail::Basic)),
-                    );
+                    slot.insert(users::find(c, id)?.map(|u| views::user_basic(&u, cfg)));
                 }
                 authors.get(&id).cloned().flatten()
             }

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use tinforge_authz::require;
 use tinforge_gate::coverage::CoverageReport;
-use tinforge_gate::explain::{self, Question};
+use tinforge_gate::explain::{self, Explanation, Question};
 use tinforge_gate::resolve::principal_for;
 use tinforge_gate::{Authorized, GateState, RestRoutes};
 use tinforge_store::{tokens, users};
@@ -19,6 +19,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(personal_access_token:read),
     )
     .summary("Every endpoint of every surface with its permission and fine-grained coverage")
+    .returns::<CoverageReport>()
     .to(report);
     r.route(
         "GET",
@@ -26,6 +27,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(personal_access_token:read),
     )
     .summary("Would this token be allowed? The reason chain, without performing the request")
+    .returns::<Explanation>()
     .to(explain_request);
 }
 

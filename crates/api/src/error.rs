@@ -1,14 +1,17 @@
 //! The REST surface's error type, rendered in GitLab's v4 bodies.
 
+use crate::views::Message;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::{Value, json};
+use serde::Serialize;
+use std::collections::BTreeMap;
 use tinforge_gate::GateError;
 use tinforge_gate::branches::BranchWriteError;
 use tinforge_gate::issue::IssueError;
 use tinforge_store::StoreError;
 use tinforge_store::git::merging::MergeError;
 use tinforge_store::git::objects::{self, ObjError};
+use utoipa::ToSchema;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -157,37 +160,50 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let body: Value = match self {
-            ApiError::BadRequest(m) => json!({ "error": m }),
+        let mut res = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::BadRequest(m) | ApiError::MethodNotAllowed(m) => {
+                res.json(ErrorBody { error: m.clone() })
+            }
             ApiError::Validation(fields) => {
-                let mut map = serde_json::Map::new();
+                let mut message: BTreeMap<String, Vec<String>> = BTreeMap::new();
                 for (field, problem) in fields {
-                    let entry = map.entry(field.clone()).or_insert_with(|| json!([]));
-                    if let Some(list) = entry.as_array_mut() {
-                        list.push(json!(problem));
-                    }
+                    message
+                        .entry(field.clone())
+                        .or_default()
+                        .push(problem.clone());
                 }
-                json!({ "message": map })
+                res.json(ValidationBody { message })
             }
-            ApiError::Unauthorized => json!({ "message": "401 Unauthorized" }),
-            ApiError::Forbidden(None) => json!({ "message": "403 Forbidden" }),
+            ApiError::Unauthorized => res.json(Message::new("401 Unauthorized")),
+            ApiError::Forbidden(None) => res.json(Message::new("403 Forbidden")),
             ApiError::Forbidden(Some(reason)) => {
-                json!({ "message": format!("403 Forbidden - {reason}") })
+                res.json(Message::new(format!("403 Forbidden - {reason}")))
             }
-            ApiError::NotFound(label) => tinforge_gate::error::not_found_body(label),
-            ApiError::Conflict(m) => json!({ "message": m }),
-            ApiError::MethodNotAllowed(m) => json!({ "error": m }),
-            ApiError::TooLarge => json!({ "message": "413 Request Entity Too Large" }),
-            ApiError::Message(_, m) => json!({ "message": m }),
+            ApiError::NotFound(_) => res.json(Message::new(self.to_string())),
+            ApiError::Conflict(m) => res.json(Message::new(m.clone())),
+            ApiError::TooLarge => res.json(Message::new("413 Request Entity Too Large")),
+            ApiError::Message(_, m) => res.json(Message::new(m.clone())),
             ApiError::Internal(m) => {
                 tracing::error!(error = %m, "REST handler failure");
-                json!({ "message": "500 Internal Server Error" })
+                res.json(Message::new("500 Internal Server Error"))
             }
-            ApiError::Gate(g) => return g.error_response(),
-            ApiError::Store(s) => return GateError::Store(clone_store(s)).error_response(),
-        };
-        HttpResponse::build(self.status_code()).json(body)
+            ApiError::Gate(g) => g.error_response(),
+            ApiError::Store(s) => GateError::Store(clone_store(s)).error_response(),
+        }
     }
+}
+
+/// `{"error": "<what>"}`: GitLab's body for bad parameters and unsupported combinations.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+/// `{"message": {"field": ["problem", …]}}`: GitLab's model validation body.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ValidationBody {
+    pub message: BTreeMap<String, Vec<String>>,
 }
 
 fn clone_store(e: &StoreError) -> StoreError {

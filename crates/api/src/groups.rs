@@ -15,7 +15,6 @@ use crate::projects::{
 use crate::views;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tinforge_authz::{
     DenyReason, Principal, RaiseTo, Role, RoleRaise, Target, Visibility, require,
 };
@@ -39,6 +38,7 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", "/api/v4/groups", require!(group:read))
         .list()
         .summary("List the groups visible to the caller")
+        .returns_list::<views::GroupView>()
         .to(list_groups);
     r.route(
         "POST",
@@ -46,10 +46,12 @@ pub fn declare(r: &mut RestRoutes) {
         require!(group:create).raised(&[MAINTAINER_OF_PARENT]),
     )
     .summary("Create a group (a subgroup needs Maintainer+ on the parent)")
+    .returns::<views::GroupDetail>()
     .to(create_group);
     r.route("GET", "/api/v4/groups/{id}", require!(group:read))
         .group("id")
         .summary("A single group")
+        .returns::<views::GroupDetail>()
         .to(get_group);
     r.route(
         "PUT",
@@ -58,6 +60,7 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .group("id")
     .summary("Edit a group")
+    .returns::<views::GroupDetail>()
     .to(update_group);
     r.route(
         "DELETE",
@@ -66,10 +69,12 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .group("id")
     .summary("Delete a group with its subgroups and projects")
+    .returns::<views::Message>()
     .to(delete_group);
     r.route("GET", "/api/v4/groups/{id}/subgroups", require!(group:read))
         .group("id")
         .summary("Direct subgroups visible to the caller")
+        .returns_list::<views::GroupView>()
         .to(subgroups);
     r.route(
         "GET",
@@ -78,6 +83,7 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .group("id")
     .summary("All subgroups below the group visible to the caller")
+    .returns_list::<views::GroupView>()
     .to(descendant_groups);
     r.route(
         "GET",
@@ -86,13 +92,16 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .group("id")
     .summary("The group's projects visible to the caller")
+    .returns_list::<views::ProjectView>()
     .to(group_projects);
     r.route("GET", "/api/v4/namespaces", require!(group:read))
         .summary("Your personal namespace and the groups you belong to")
+        .returns_list::<views::NamespaceView>()
         .to(list_namespaces);
     r.route("GET", "/api/v4/namespaces/{id}", require!(group:read))
         .resolved_target("id")
         .summary("A single namespace (id or full path)")
+        .returns::<views::NamespaceView>()
         .to(get_namespace);
 }
 
@@ -167,7 +176,7 @@ fn group_page(
     (order, descending): (GroupOrder, bool),
     page: Page,
     cfg: &ApiConfig,
-) -> Result<(i64, Vec<Value>), ApiError> {
+) -> Result<(i64, Vec<views::GroupView>), ApiError> {
     let rows = groups::list(c, filter, order, descending)?;
     let visible = listing::groups(c, principal, requirement, rows)?;
     let total = visible.items.len() as i64;
@@ -220,17 +229,20 @@ fn target_of(auth: &Authorized) -> Result<Target, ApiError> {
     auth.target.clone().ok_or(ApiError::NotFound("Group"))
 }
 
-/// The group as GitLab's single-group JSON, with the projects the caller may see.
-fn single_group_json(
+/// The group as GitLab's single group, with the projects the caller may see.
+fn single_group(
     c: &mut DbConnection,
     id: i64,
     principal: Option<&Principal>,
     with_projects: bool,
     cfg: &ApiConfig,
-) -> Result<Value, ApiError> {
+) -> Result<views::GroupDetail, ApiError> {
     let g = groups::find(c, id)?.ok_or(ApiError::NotFound("Group"))?;
     let tree = groups::GroupTree::load(c, [g.id])?;
-    let mut v = views::group(&g, &tree, cfg);
+    let mut detail = views::GroupDetail {
+        group: views::group(&g, &tree, cfg),
+        projects: None,
+    };
     if with_projects {
         let rows = projects::list(
             c,
@@ -245,15 +257,15 @@ fn single_group_json(
         let visible = listing::projects(c, principal, &require!(project:read), rows)?;
         let chosen: Vec<_> = visible.items.into_iter().map(|(p, _)| p).collect();
         let ns = namespaces::for_projects(c, &chosen, &visible.tree)?;
-        v["projects"] = Value::Array(
-            chosen
+        detail.projects = Some(views::GroupProjects {
+            projects: chosen
                 .iter()
                 .map(|p| views::project(p, ns.get(&p.id), cfg, false))
                 .collect(),
-        );
-        v["shared_projects"] = json!([]);
+            shared_projects: Vec::new(),
+        });
     }
-    Ok(v)
+    Ok(detail)
 }
 
 #[derive(Deserialize)]
@@ -273,7 +285,7 @@ async fn get_group(
     let config = cfg.get_ref().clone();
     let body = auth
         .run(move |c| {
-            single_group_json(
+            single_group(
                 c,
                 id,
                 principal.as_ref(),
@@ -333,7 +345,7 @@ async fn create_group(
             )
             .map_err(write_error)?;
             tracing::info!(group.id = g.id, group.path = %g.full_path, "group created");
-            single_group_json(c, g.id, Some(&p), false, &config)
+            single_group(c, g.id, Some(&p), false, &config)
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
@@ -374,7 +386,7 @@ async fn update_group(
     let body = auth
         .run(move |c| -> Result<_, ApiError> {
             groups::update(c, id, &changes).map_err(write_error)?;
-            single_group_json(c, id, principal.as_ref(), false, &config)
+            single_group(c, id, principal.as_ref(), false, &config)
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))
@@ -391,7 +403,7 @@ async fn delete_group(
     })
     .await?;
     tracing::info!(group.id = id, "group deleted");
-    Ok(HttpResponse::Accepted().json(json!({ "message": "202 Accepted" })))
+    Ok(HttpResponse::Accepted().json(views::Message::new("202 Accepted")))
 }
 
 async fn subgroups(
@@ -504,7 +516,7 @@ async fn list_namespaces(
     let search = q.search.filter(|s| !s.trim().is_empty());
     let (total, items) = auth
         .run(move |c| -> Result<_, ApiError> {
-            let mut out: Vec<Value> = Vec::new();
+            let mut out: Vec<views::NamespaceView> = Vec::new();
             let needle = search.as_ref().map(|s| s.to_lowercase());
             if let (Some(ns), Some(me)) = (
                 namespaces::of_user(c, p.user_id)?,
@@ -532,7 +544,7 @@ async fn list_namespaces(
                 views::namespace(&NamespaceInfo::of_group(g, &visible.tree), &config)
             }));
             let total = out.len() as i64;
-            let items: Vec<Value> = out
+            let items: Vec<views::NamespaceView> = out
                 .into_iter()
                 .skip(page.offset() as usize)
                 .take(page.limit() as usize)

@@ -28,14 +28,17 @@ use tinforge_store::projects::{self as store_projects, ProjectFilter, ProjectOrd
 pub fn declare(r: &mut RestRoutes) {
     r.route("GET", "/api/v4/issues", require!(issue:read))
         .summary("Issues across the projects you can see (scope created_by_me by default)")
+        .returns_list::<views::IssueView>()
         .to(list_all);
     r.route("GET", "/api/v4/groups/{id}/issues", require!(issue:read))
         .group("id")
         .summary("Issues of a group's projects, subgroups included")
+        .returns_list::<views::IssueView>()
         .to(list_group);
     r.route("GET", "/api/v4/projects/{id}/issues", require!(issue:read))
         .project("id")
         .summary("A project's issues (offset or keyset pagination)")
+        .returns_list::<views::IssueView>()
         .to(list_project);
     r.route(
         "POST",
@@ -44,15 +47,18 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .project("id")
     .summary("Open an issue")
+    .returns::<views::IssueView>()
     .to(create_issue);
     let one = "/api/v4/projects/{id}/issues/{issue_iid}";
     r.route("GET", one, require!(issue:read))
         .project("id")
         .summary("One issue by its iid")
+        .returns::<views::IssueView>()
         .to(get_issue);
     r.route("PUT", one, require!(issue:update))
         .project("id")
         .summary("Edit, label, close or reopen an issue (others' issues need Reporter+)")
+        .returns::<views::IssueView>()
         .to(update_issue);
     r.route("DELETE", one, require!(issue:delete).min_role(Role::Owner))
         .project("id")
@@ -312,7 +318,7 @@ fn respond_list(
     base_url: &str,
     list: &ListRequest,
     result: &IssuePage,
-    items: &[Value],
+    items: &[views::IssueView],
 ) -> HttpResponse {
     if list.keyset {
         let mut res = HttpResponse::Ok();
@@ -389,19 +395,17 @@ async fn run_list(
     viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     if !list.keyset && list.page.offset() > MAX_OFFSET {
-        return Ok(HttpResponse::MethodNotAllowed().json(serde_json::json!({
-            "error": format!(
-                "Offset pagination has a maximum allowed offset of {MAX_OFFSET} for requests \
-                 that return objects of type Issue. Remaining records can be retrieved using \
-                 keyset pagination."
-            )
-        })));
+        return Err(ApiError::MethodNotAllowed(format!(
+            "Offset pagination has a maximum allowed offset of {MAX_OFFSET} for requests \
+             that return objects of type Issue. Remaining records can be retrieved using \
+             keyset pagination."
+        )));
     }
     let (filter, order, paging) = (list.filter.clone(), list.order, list.paging);
     let result = auth
         .run(move |c| issues::list(c, &filter, &viewer, order, paging))
         .await?;
-    let items: Vec<Value> = result
+    let items: Vec<views::IssueView> = result
         .issues
         .iter()
         .map(|i| views::issue(i, cfg, list.label_details))

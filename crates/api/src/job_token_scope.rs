@@ -42,6 +42,7 @@ pub fn declare(r: &mut RestRoutes) {
         .summary(
             "Whether the project limits job tokens to its allowlist (project:read, Maintainer+)",
         )
+        .returns::<ScopeView>()
         .to(get_settings);
     r.route("PATCH", settings, WRITE)
         .project("id")
@@ -50,10 +51,12 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", projects, READ)
         .project("id")
         .summary("Projects whose job tokens may reach this project (project:read, Maintainer+)")
+        .returns_list::<views::ProjectView>()
         .to(list_projects);
     r.route("POST", projects, WRITE)
         .project("id")
         .summary("Let a project's job tokens reach this project (project:update, Maintainer+)")
+        .returns::<ProjectLinkView>()
         .to(add_project);
     r.route("DELETE", project, WRITE)
         .project("id")
@@ -64,12 +67,14 @@ pub fn declare(r: &mut RestRoutes) {
         .summary(
             "Groups whose projects' job tokens may reach this project (project:read, Maintainer+)",
         )
+        .returns_list::<views::GroupView>()
         .to(list_groups);
     r.route("POST", groups, WRITE)
         .project("id")
         .summary(
             "Let a group's projects' job tokens reach this project (project:update, Maintainer+)",
         )
+        .returns::<GroupLinkView>()
         .to(add_group);
     r.route("DELETE", group, WRITE)
         .project("id")
@@ -81,21 +86,21 @@ pub fn declare(r: &mut RestRoutes) {
 // Views
 
 /// `GET /projects/:id/job_token_scope`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ScopeView {
     pub inbound_enabled: bool,
     pub outbound_enabled: bool,
 }
 
 /// A project added to the allowlist (GitLab's `ProjectScopeLink`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectLinkView {
     pub source_project_id: i64,
     pub target_project_id: i64,
 }
 
 /// A group added to the allowlist (GitLab's `GroupScopeLink`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GroupLinkView {
     pub source_project_id: i64,
     pub target_group_id: i64,
@@ -112,16 +117,9 @@ fn project_of(auth: &Authorized) -> Result<Target, ApiError> {
 
 /// A numeric id from the body or the path; anything else names nothing.
 fn id_param(params: &Params, key: &'static str) -> Result<i64, ApiError> {
-    #[derive(Deserialize)]
-    struct Id {
-        #[serde(default, deserialize_with = "flex::opt_i64")]
-        id: Option<i64>,
-    }
     let value = params.map()?.get(key).cloned().unwrap_or(Value::Null);
-    let parsed: Id = serde_json::from_value(serde_json::json!({ "id": value }))
-        .map_err(|_| ApiError::BadRequest(format!("{key} is invalid")))?;
-    parsed
-        .id
+    flex::opt_i64(value)
+        .map_err(|_| ApiError::BadRequest(format!("{key} is invalid")))?
         .ok_or_else(|| ApiError::BadRequest(format!("{key} is missing")))
 }
 
@@ -238,7 +236,7 @@ async fn list_projects(
             let (total, chosen) = page.cut(ordered);
             let tree = GroupTree::load(c, chosen.iter().filter_map(|p| p.group_id))?;
             let ns = namespaces::for_projects(c, &chosen, &tree)?;
-            let items: Vec<Value> = chosen
+            let items: Vec<views::ProjectView> = chosen
                 .iter()
                 .map(|p| views::project(p, ns.get(&p.id), &config, true))
                 .collect();
@@ -321,7 +319,7 @@ async fn list_groups(
                 .filter(|id| tree.get(*id).is_some())
                 .collect();
             let (total, chosen) = page.cut(present);
-            let items: Vec<Value> = chosen
+            let items: Vec<views::GroupView> = chosen
                 .iter()
                 .filter_map(|id| tree.get(*id))
                 .map(|g| views::group(g, &tree, &config))

@@ -10,7 +10,7 @@ use crate::ApiConfig;
 use crate::error::ApiError;
 use crate::pagination::{self, Page};
 use crate::params::{Params, flex};
-use crate::pipeline_views::{self, OwnJobView, Site};
+use crate::pipeline_views::{self, JobView, OwnJobView, Site};
 use crate::pipelines::{READ, UPDATE, id_param, job_statuses, ring, site_of, target_of};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -44,6 +44,7 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", base, READ)
         .project("id")
         .summary("A project's jobs, newest first, by status scope[] (pipeline:read, Reporter+)")
+        .returns_list::<JobView>()
         .to(list_jobs);
     r.route(
         "GET",
@@ -64,6 +65,7 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", one, READ)
         .project("id")
         .summary("One job (pipeline:read, Reporter+)")
+        .returns::<JobView>()
         .to(get_job);
     r.route("GET", &at("trace"), READ)
         .project("id")
@@ -72,18 +74,22 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("POST", &at("cancel"), UPDATE)
         .project("id")
         .summary("Cancel a job (pipeline:update, Developer+)")
+        .returns::<JobView>()
         .to(cancel);
     r.route("POST", &at("retry"), UPDATE)
         .project("id")
         .summary("Retry a finished job as a new job (pipeline:update, Developer+)")
+        .returns::<JobView>()
         .to(retry);
     r.route("POST", &at("play"), UPDATE)
         .project("id")
         .summary("Start a manual job (pipeline:update, Developer+)")
+        .returns::<JobView>()
         .to(play);
     r.route("POST", &at("erase"), ERASE)
         .project("id")
         .summary("Erase a finished job's log and artifacts (pipeline:delete, Maintainer+)")
+        .returns::<JobView>()
         .to(erase);
     r.route("GET", &at("artifacts"), READ)
         .project("id")
@@ -95,6 +101,7 @@ pub fn declare(r: &mut RestRoutes) {
         .to(artifact_file);
     r.route("GET", "/api/v4/job", OWN_JOB)
         .summary("The job of the presented job token, with the token's permissions")
+        .returns::<OwnJobView>()
         .to(own_job);
 }
 

@@ -24,14 +24,17 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", all, require!(issue:read))
         .project("id")
         .summary("A project's labels")
+        .returns_list::<views::LabelView>()
         .to(list_labels);
     r.route("POST", all, MANAGE)
         .project("id")
         .summary("Create a label (Reporter+)")
+        .returns::<views::LabelView>()
         .to(create_label);
     r.route("PUT", all, MANAGE)
         .project("id")
         .summary("Edit the label given by name or label_id (Reporter+)")
+        .returns::<views::LabelView>()
         .to(update_label);
     r.route("DELETE", all, MANAGE)
         .project("id")
@@ -40,10 +43,12 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", one, require!(issue:read))
         .project("id")
         .summary("One label, by id or name")
+        .returns::<views::LabelView>()
         .to(get_label);
     r.route("PUT", one, MANAGE)
         .project("id")
         .summary("Edit a label (Reporter+)")
+        .returns::<views::LabelView>()
         .to(update_label);
     r.route("DELETE", one, MANAGE)
         .project("id")
@@ -61,7 +66,7 @@ async fn with_counts(
     auth: &Authorized,
     list: Vec<LabelRow>,
     counted: bool,
-) -> Result<Vec<serde_json::Value>, ApiError> {
+) -> Result<Vec<views::LabelView>, ApiError> {
     if !counted {
         return Ok(list.iter().map(|l| views::label(l, None)).collect());
     }

@@ -39,7 +39,6 @@ pub mod users;
 pub mod views;
 
 use actix_web::HttpResponse;
-use serde_json::json;
 use tinforge_gate::RestRoutes;
 use tinforge_gate::issue::TokenPolicy;
 
@@ -124,10 +123,12 @@ async fn openapi_json(gate: actix_web::web::Data<tinforge_gate::GateState>) -> H
 }
 
 async fn healthy() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(instance::Health { status: "ok" })
 }
 
 /// Unknown routes answer as GitLab does: `404 {"error":"404 Not Found"}`.
 pub async fn route_not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(json!({ "error": "404 Not Found" }))
+    HttpResponse::NotFound().json(error::ErrorBody {
+        error: "404 Not Found".into(),
+    })
 }

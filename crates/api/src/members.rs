@@ -46,12 +46,14 @@ pub fn declare(r: &mut RestRoutes) {
             project,
         )
         .summary("Direct members")
+        .returns_list::<views::MemberView>()
         .to(list_direct);
         on(
             r.route("GET", &format!("{base}/members/all"), require!(member:read)),
             project,
         )
         .summary("Members, inherited ones included (the highest role wins)")
+        .returns_list::<views::MemberView>()
         .to(list_all);
         on(
             r.route(
@@ -62,6 +64,7 @@ pub fn declare(r: &mut RestRoutes) {
             project,
         )
         .summary("A member, inherited memberships included")
+        .returns::<views::MemberView>()
         .to(get_effective);
         on(
             r.route(
@@ -72,6 +75,7 @@ pub fn declare(r: &mut RestRoutes) {
             project,
         )
         .summary("A direct member")
+        .returns::<views::MemberView>()
         .to(get_direct);
         on(
             r.route(
@@ -84,6 +88,7 @@ pub fn declare(r: &mut RestRoutes) {
             project,
         )
         .summary("Add a member (granting Owner needs Owner)")
+        .returns::<views::MemberView>()
         .to(add_member);
         on(
             r.route(
@@ -96,6 +101,7 @@ pub fn declare(r: &mut RestRoutes) {
             project,
         )
         .summary("Change a member's role (Owner roles need Owner)")
+        .returns::<views::MemberView>()
         .to(update_member);
         on(
             r.route(
@@ -189,7 +195,7 @@ async fn list(
             })
         })
         .collect();
-    let items: Vec<Value> = matching
+    let items: Vec<views::MemberView> = matching
         .iter()
         .skip(page.offset() as usize)
         .take(page.limit() as usize)

@@ -66,10 +66,18 @@ pub fn declare(r: &mut RestRoutes) {
         let list = format!("/api/v4/projects/{{id}}/{}/notes", kind.at);
         let one = format!("{list}/{{note_id}}");
         let [s_list, s_create, s_get, s_update, s_delete] = kind.summaries;
-        on_project(r, "GET", &list, kind.read, s_list).to(list_notes);
-        on_project(r, "POST", &list, kind.create, s_create).to(create_note);
-        on_project(r, "GET", &one, kind.read, s_get).to(get_note);
-        on_project(r, "PUT", &one, kind.update, s_update).to(update_note);
+        on_project(r, "GET", &list, kind.read, s_list)
+            .returns_list::<views::NoteView>()
+            .to(list_notes);
+        on_project(r, "POST", &list, kind.create, s_create)
+            .returns::<views::NoteView>()
+            .to(create_note);
+        on_project(r, "GET", &one, kind.read, s_get)
+            .returns::<views::NoteView>()
+            .to(get_note);
+        on_project(r, "PUT", &one, kind.update, s_update)
+            .returns::<views::NoteView>()
+            .to(update_note);
         on_project(r, "DELETE", &one, kind.update, s_delete).to(delete_note);
     }
 }

@@ -4,12 +4,11 @@
 //! list and one repository open per request.
 
 use crate::ApiConfig;
-use crate::views::{self, UserDetail};
+use crate::views::{self, UserBasic};
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use tinforge_store::ci::artifacts::{self, ArtifactRow};
 use tinforge_store::ci::jobs::JobRow;
@@ -17,6 +16,7 @@ use tinforge_store::ci::pipelines::{self, PipelineRow};
 use tinforge_store::ci::{job_token_scope, runners};
 use tinforge_store::git::objects;
 use tinforge_store::{DbConnection, StoreError, users};
+use utoipa::ToSchema;
 
 /// Where a project's pipelines and jobs live on the web, and how to render its users.
 #[derive(Debug, Clone)]
@@ -54,24 +54,19 @@ impl Site {
     }
 }
 
-/// `{"message": "<text>"}` with a status: GitLab's `render_api_error!` bodies that the shared
-/// error type does not spell (`400 Bad request - Unplayable Job`, `404 Not Found`).
-#[derive(Debug, Serialize)]
-pub struct Message {
-    pub message: String,
-}
+use crate::views::Message;
 
+/// A [`Message`] with a status: GitLab's `render_api_error!` bodies that the shared error type
+/// does not spell (`400 Bad request - Unplayable Job`, `404 Not Found`).
 pub fn message(status: StatusCode, text: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(Message {
-        message: text.into(),
-    })
+    HttpResponse::build(status).json(Message::new(text))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Pipelines
 
 /// `Entities::Ci::PipelineBasic`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PipelineBasic {
     pub id: i64,
     pub iid: i64,
@@ -89,7 +84,7 @@ pub struct PipelineBasic {
 }
 
 /// GitLab's `detailed_status` of a pipeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DetailedStatus {
     pub icon: String,
     pub text: &'static str,
@@ -103,14 +98,14 @@ pub struct DetailedStatus {
 }
 
 /// `Entities::Ci::Pipeline`: the basic fields and the details.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PipelineView {
     #[serde(flatten)]
     pub basic: PipelineBasic,
     pub before_sha: String,
     pub tag: bool,
     pub yaml_errors: Option<String>,
-    pub user: Option<Value>,
+    pub user: Option<UserBasic>,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub committed_at: Option<String>,
@@ -122,8 +117,8 @@ pub struct PipelineView {
 }
 
 /// A pipeline variable (`Entities::Ci::Variable` as `GET …/pipelines/:id/variables` lists it).
-#[derive(Debug, Clone, Serialize)]
-pub struct VariableView {
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PipelineVariableView {
     pub variable_type: String,
     pub key: String,
     pub value: String,
@@ -193,7 +188,7 @@ pub fn pipeline_view(
     site: &Site,
 ) -> Result<PipelineView, StoreError> {
     let user = match p.user_id {
-        Some(id) => users::find(c, id)?.map(|u| views::user(&u, &site.cfg, UserDetail::Basic)),
+        Some(id) => users::find(c, id)?.map(|u| views::user_basic(&u, &site.cfg)),
         None => None,
     };
     let committed_at = Commits::open(site)
@@ -215,9 +210,9 @@ pub fn pipeline_view(
     })
 }
 
-pub fn variable_views(vars: Vec<(String, String, String)>) -> Vec<VariableView> {
+pub fn variable_views(vars: Vec<(String, String, String)>) -> Vec<PipelineVariableView> {
     vars.into_iter()
-        .map(|(key, value, variable_type)| VariableView {
+        .map(|(key, value, variable_type)| PipelineVariableView {
             variable_type,
             key,
             value,
@@ -229,7 +224,7 @@ pub fn variable_views(vars: Vec<(String, String, String)>) -> Vec<VariableView> 
 // Commits
 
 /// `Entities::Commit`, as a job embeds it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CommitView {
     pub id: String,
     pub short_id: String,
@@ -317,7 +312,7 @@ impl Commits {
 // Jobs
 
 /// The pipeline a job belongs to, as the job's JSON embeds it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobPipeline {
     pub id: i64,
     pub iid: i64,
@@ -333,7 +328,7 @@ pub struct JobPipeline {
 }
 
 /// One file of a job (`artifacts[]`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobArtifact {
     pub file_type: String,
     pub size: i64,
@@ -342,14 +337,14 @@ pub struct JobArtifact {
 }
 
 /// The job's archive (`artifacts_file`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ArtifactsFile {
     pub filename: String,
     pub size: i64,
 }
 
 /// The runner that ran a job (`Entities::Ci::Runner`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RunnerView {
     pub id: i64,
     pub description: String,
@@ -364,13 +359,13 @@ pub struct RunnerView {
 }
 
 /// What a job's JSON says about its project.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobProject {
     pub ci_job_token_scope_enabled: bool,
 }
 
 /// `Entities::Ci::Job`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobView {
     pub id: i64,
     pub status: String,
@@ -388,7 +383,7 @@ pub struct JobView {
     pub erased_at: Option<String>,
     pub duration: Option<f64>,
     pub queued_duration: Option<f64>,
-    pub user: Option<Value>,
+    pub user: Option<UserBasic>,
     pub commit: Option<CommitView>,
     pub pipeline: JobPipeline,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -406,7 +401,7 @@ pub struct JobView {
 
 /// A job with what its token may do (`GET /job`): GitLab's job, plus `permissions` as
 /// `{"resource": ["action", …]}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OwnJobView {
     #[serde(flatten)]
     pub job: JobView,
@@ -451,11 +446,11 @@ pub fn job_views(
             pipelines_by_id.insert(p.id, p);
         }
     }
-    let mut users_by_id: HashMap<i64, Option<Value>> = HashMap::new();
+    let mut users_by_id: HashMap<i64, Option<UserBasic>> = HashMap::new();
     for id in jobs.iter().filter_map(|j| j.user_id) {
         if let std::collections::hash_map::Entry::Vacant(slot) = users_by_id.entry(id) {
             let user = users::find(c, id)?;
-            slot.insert(user.map(|u| views::user(&u, &site.cfg, UserDetail::Basic)));
+            slot.insert(user.map(|u| views::user_basic(&u, &site.cfg)));
         }
     }
     let mut runners_by_id: HashMap<i64, Option<RunnerView>> = HashMap::new();
@@ -509,7 +504,7 @@ pub fn one_job_view(
 }
 
 struct JobExtras {
-    user: Option<Value>,
+    user: Option<UserBasic>,
     runner: Option<RunnerView>,
     commit: Option<CommitView>,
     files: Vec<ArtifactRow>,

@@ -12,7 +12,9 @@ use crate::ApiConfig;
 use crate::error::ApiError;
 use crate::pagination::{self, Page};
 use crate::params::{Params, flex};
-use crate::pipeline_views::{self, Site};
+use crate::pipeline_views::{
+    self, JobView, PipelineBasic, PipelineVariableView, PipelineView, Site,
+};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde::Deserialize;
@@ -51,18 +53,22 @@ pub fn declare(r: &mut RestRoutes) {
         .summary(
             "A project's pipelines, newest first, with GitLab's filters (pipeline:read, Reporter+)",
         )
+        .returns_list::<PipelineBasic>()
         .to(list_pipelines);
     r.route("POST", "/api/v4/projects/{id}/pipeline", CREATE)
         .project("id")
         .summary("Run a pipeline for a branch or tag, with variables (pipeline:create, Developer+)")
+        .returns::<PipelineView>()
         .to(create);
     r.route("GET", "/api/v4/projects/{id}/pipelines/latest", READ)
         .project("id")
         .summary("The latest pipeline of a ref, the default branch by default (pipeline:read, Reporter+)")
+        .returns::<PipelineView>()
         .to(latest);
     r.route("GET", one, READ)
         .project("id")
         .summary("One pipeline (pipeline:read, Reporter+)")
+        .returns::<PipelineView>()
         .to(get_pipeline);
     r.route("DELETE", one, DELETE)
         .project("id")
@@ -71,27 +77,33 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", &at("jobs"), READ)
         .project("id")
         .summary("A pipeline's jobs in stage order; retried ones with include_retried (pipeline:read, Reporter+)")
+        .returns_list::<JobView>()
         .to(pipeline_jobs);
     r.route("GET", &at("variables"), READ_VARIABLES)
         .project("id")
         .summary("The variables a pipeline was run with (pipeline:read, Developer+)")
+        .returns_list::<PipelineVariableView>()
         .to(pipeline_variables);
     r.route("POST", &at("retry"), UPDATE)
         .project("id")
         .summary("Retry a pipeline's failed and canceled jobs (pipeline:update, Developer+)")
+        .returns::<PipelineView>()
         .to(retry_pipeline);
     r.route("POST", &at("cancel"), UPDATE)
         .project("id")
         .summary("Cancel a pipeline's unfinished jobs (pipeline:update, Developer+)")
+        .returns::<PipelineView>()
         .to(cancel_pipeline);
     let mr = "/api/v4/projects/{id}/merge_requests/{merge_request_iid}/pipelines";
     r.route("GET", mr, READ)
         .project("id")
         .summary("A merge request's pipelines, newest first (pipeline:read, Reporter+)")
+        .returns_list::<PipelineBasic>()
         .to(merge_request_pipelines);
     r.route("POST", mr, CREATE)
         .project("id")
         .summary("Run a merge request pipeline for the source branch's head (pipeline:create, Developer+)")
+        .returns::<PipelineView>()
         .to(create_merge_request_pipeline);
 }
 

@@ -15,7 +15,7 @@ use crate::params::{Params, flex};
 use crate::views;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Deserializer};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tinforge_authz::{
     DenyReason, Principal, RaiseTo, Requirement, Role, RoleRaise, Target, TargetKind, Visibility,
     require,
@@ -38,6 +38,7 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", "/api/v4/projects", require!(project:read))
         .list()
         .summary("List the projects visible to the caller")
+        .returns_list::<views::ProjectView>()
         .to(list_projects);
     r.route(
         "POST",
@@ -46,10 +47,12 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .resolved_target("namespace_id")
     .summary("Create a project (Developer+ in a group namespace; owner in a personal one)")
+    .returns::<views::ProjectDetail>()
     .to(create_project);
     r.route("GET", "/api/v4/projects/{id}", require!(project:read))
         .project("id")
         .summary("A single project")
+        .returns::<views::ProjectDetail>()
         .to(get_project);
     r.route(
         "PUT",
@@ -60,6 +63,7 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .project("id")
     .summary("Edit a project (visibility and path need Owner)")
+    .returns::<views::ProjectDetail>()
     .to(update_project);
     r.route(
         "DELETE",
@@ -68,6 +72,7 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .project("id")
     .summary("Delete a project")
+    .returns::<views::Message>()
     .to(delete_project);
     r.route(
         "GET",
@@ -76,6 +81,7 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .list()
     .summary("A user's personal projects visible to the caller")
+    .returns_list::<views::ProjectView>()
     .to(user_projects);
 }
 
@@ -269,10 +275,10 @@ pub(crate) enum ListPage {
     Offset {
         page: Page,
         total: i64,
-        items: Vec<Value>,
+        items: Vec<views::ProjectView>,
     },
     Keyset {
-        items: Vec<Value>,
+        items: Vec<views::ProjectView>,
         /// The id to continue after (asc) or before (desc), when there is more.
         next: Option<i64>,
         descending: bool,
@@ -414,17 +420,17 @@ async fn user_projects(
     Ok(respond(&req, &cfg, page))
 }
 
-/// The project (by id) as GitLab's single-project JSON, with the caller's `permissions`.
-pub(crate) fn single_project_json(
+/// The project (by id) as GitLab's single project, with the caller's `permissions`.
+pub(crate) fn single_project(
     c: &mut DbConnection,
     id: i64,
     principal: Option<&Principal>,
     cfg: &ApiConfig,
-) -> Result<Value, ApiError> {
+) -> Result<views::ProjectDetail, ApiError> {
     let p = projects::find(c, id)?.ok_or(ApiError::NotFound("Project"))?;
     let tree = GroupTree::load(c, p.group_id)?;
     let ns = namespaces::for_projects(c, std::slice::from_ref(&p), &tree)?;
-    let mut v = views::project(&p, ns.get(&p.id), cfg, false);
+    let project = views::project(&p, ns.get(&p.id), cfg, false);
     let (project_access, group_access) = match principal {
         Some(who) => {
             let access = members::access_of(c, who.user_id)?;
@@ -433,8 +439,11 @@ pub(crate) fn single_project_json(
         }
         None => (None, None),
     };
-    v["permissions"] = views::project_permissions(project_access, group_access);
-    Ok(v)
+    Ok(views::ProjectDetail {
+        project,
+        permissions: views::project_permissions(project_access, group_access),
+        runners_token: None,
+    })
 }
 
 fn target_of(auth: &Authorized) -> Result<Target, ApiError> {
@@ -457,10 +466,10 @@ async fn get_project(
     let resolver = gate.resolver.clone();
     let body = auth
         .run(move |c| -> Result<_, ApiError> {
-            let mut v = single_project_json(c, id, principal.as_ref(), &config)?;
+            let mut v = single_project(c, id, principal.as_ref(), &config)?;
             if maintainer {
-                v["runners_token"] = json!(crate::runners::project_registration_token(
-                    c, &resolver, id
+                v.runners_token = Some(crate::runners::project_registration_token(
+                    c, &resolver, id,
                 )?);
             }
             Ok(v)
@@ -578,7 +587,7 @@ async fn create_project(
             }
             .map_err(write_error)?;
             tracing::info!(project.id = row.id, project.path = %row.full_path, "project created");
-            single_project_json(c, row.id, Some(&p), &config)
+            single_project(c, row.id, Some(&p), &config)
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
@@ -628,7 +637,7 @@ async fn update_project(
                 judge.raise_on(&OWNER_FOR_VISIBILITY_OR_PATH, &target)?;
             }
             projects::update(c, target.id, &changes).map_err(write_error)?;
-            single_project_json(c, target.id, principal.as_ref(), &config)
+            single_project(c, target.id, principal.as_ref(), &config)
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))
@@ -645,5 +654,5 @@ async fn delete_project(
     })
     .await?;
     tracing::info!(project.id = id, "project deleted");
-    Ok(HttpResponse::Accepted().json(json!({ "message": "202 Accepted" })))
+    Ok(HttpResponse::Accepted().json(views::Message::new("202 Accepted")))
 }

@@ -23,6 +23,7 @@ use tinforge_gate::{Authorized, RestRoutes};
 use tinforge_store::projects::{self, ProjectFilter, ProjectOrder};
 use tinforge_store::registry::{ContainerRepository, TagDetail, manifests, repositories};
 use tinforge_store::{DbConnection, StoreError, groups, write_transaction};
+use utoipa::ToSchema;
 
 /// Listing repositories and tags, a tag's details: as pulling (`GET /v2/…`).
 pub const READ: Requirement = tinforge_authz::requirement::reads::CONTAINER_REGISTRY;
@@ -40,6 +41,7 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", repos, READ)
         .project("id")
         .summary("A project's container image repositories (container_registry:read, Reporter+, as pulling)")
+        .returns_list::<RepositoryView>()
         .to(project_repositories);
     r.route("DELETE", repo, DELETE)
         .project("id")
@@ -50,6 +52,7 @@ pub fn declare(r: &mut RestRoutes) {
         .summary(
             "Tags of a container image repository (container_registry:read, Reporter+, as pulling)",
         )
+        .returns_list::<TagView>()
         .to(list_tags);
     r.route("DELETE", tags, DELETE)
         .project("id")
@@ -60,6 +63,7 @@ pub fn declare(r: &mut RestRoutes) {
         .summary(
             "Details of a container image tag (container_registry:read, Reporter+, as pulling)",
         )
+        .returns::<TagDetailsView>()
         .to(get_tag);
     r.route("DELETE", tag, DELETE)
         .project("id")
@@ -68,10 +72,12 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", "/api/v4/groups/{id}/registry/repositories", READ)
         .group("id")
         .summary("Container image repositories of the group's and its subgroups' projects whose registry the caller may read (container_registry:read, Reporter+)")
+        .returns_list::<RepositoryView>()
         .to(group_repositories);
     r.route("GET", "/api/v4/registry/repositories/{id}", READ)
         .container_repository("id")
         .summary("A container image repository by id (container_registry:read, Reporter+ on its project, as pulling)")
+        .returns::<RepositoryView>()
         .to(get_repository);
 }
 
@@ -89,7 +95,7 @@ pub fn host_of(external_url: &str) -> String {
 // Views
 
 /// A repository as GitLab's `ContainerRegistry::Repository` entity writes it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RepositoryView {
     pub id: i64,
     /// The image path below the project (`""` for the project's own image).
@@ -113,7 +119,7 @@ pub struct RepositoryView {
 }
 
 /// A tag as GitLab's `ContainerRegistry::Tag` entity writes it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TagView {
     pub name: String,
     /// `<image path>:<tag>`.
@@ -123,7 +129,7 @@ pub struct TagView {
 }
 
 /// A tag with its manifest, as GitLab's `ContainerRegistry::TagDetails` entity writes it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TagDetailsView {
     #[serde(flatten)]
     pub tag: TagView,

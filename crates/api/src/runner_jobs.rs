@@ -23,12 +23,13 @@ use crate::params::Params;
 use crate::runners::{
     RUNNER_READ, RunnerInfo, forbidden, peer_ip, presented_runner_token, runner_by_token,
 };
+use crate::views::Message;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -47,6 +48,7 @@ use tinforge_store::ci::jobs::{self, JobRow};
 use tinforge_store::ci::runners::{self as runner_store, RunnerRow};
 use tinforge_store::ci::traces;
 use tinforge_store::{DbConnection, StoreError, projects};
+use utoipa::ToSchema;
 
 /// A job's own calls that change it (state, log, artifacts upload).
 pub const JOB_UPDATE: Requirement =
@@ -57,17 +59,21 @@ pub const JOB_READ: Requirement = require!(pipeline:read).authenticated_by(Authe
 pub fn declare(r: &mut tinforge_gate::RestRoutes) {
     r.route("POST", "/api/v4/jobs/request", RUNNER_READ)
         .summary("A runner asks for a job (long poll; 201 with the job, 204 when none)")
+        .returns::<Payload>()
         .to(request_job);
     r.route("PUT", "/api/v4/jobs/{job_id}", JOB_UPDATE)
         .summary("The runner reports a job's state (job token of that job)")
+        .returns::<JobState>()
         .to(update_job);
     r.route("PATCH", "/api/v4/jobs/{job_id}/trace", JOB_UPDATE)
         .summary(
             "The runner appends to a job's log at Content-Range's start (job token of that job)",
         )
+        .returns::<JobState>()
         .to(patch_trace);
     r.route("POST", "/api/v4/jobs/{job_id}/artifacts", JOB_UPDATE)
         .summary("The runner uploads a job's artifacts archive, multipart field `file` (job token of that job, while it runs)")
+        .returns::<StoredArtifacts>()
         .to(upload_artifacts);
     r.route("GET", "/api/v4/jobs/{job_id}/artifacts", JOB_READ)
         .summary("A job's artifacts archive for a running job of the same project (its job token)")
@@ -255,7 +261,7 @@ async fn try_assign(
 // ---------------------------------------------------------------------------------------------
 // The job payload (201 body), GitLab's field names
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Payload {
     pub id: i64,
     pub token: String,
@@ -263,18 +269,21 @@ pub struct Payload {
     pub job_info: JobInfo,
     pub git_info: GitInfo,
     pub runner_info: RunnerInfoOut,
+    #[schema(value_type = Vec<Object>)]
     pub variables: Vec<JobVariable>,
     pub steps: Vec<StepOut>,
     pub image: Option<ImageOut>,
     pub services: Vec<ImageOut>,
     pub artifacts: Vec<ArtifactOut>,
+    /// Caches are not supported: always empty.
+    #[schema(value_type = Vec<Object>)]
     pub cache: Vec<Value>,
     pub credentials: Vec<CredentialOut>,
     pub dependencies: Vec<DependencyOut>,
     pub features: FeaturesOut,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct JobInfo {
     pub id: i64,
     pub name: String,
@@ -292,7 +301,7 @@ pub struct JobInfo {
     pub queue_depth: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct GitInfo {
     pub repo_url: String,
     pub repo_object_format: String,
@@ -306,13 +315,13 @@ pub struct GitInfo {
     pub protected: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RunnerInfoOut {
     pub timeout: i64,
     pub runner_session_url: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StepOut {
     pub name: String,
     pub script: Vec<String>,
@@ -321,12 +330,12 @@ pub struct StepOut {
     pub allow_failure: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ImageOut {
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ArtifactOut {
     pub name: String,
     pub untracked: bool,
@@ -338,7 +347,7 @@ pub struct ArtifactOut {
     pub expire_in: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CredentialOut {
     #[serde(rename = "type")]
     pub kind: String,
@@ -347,7 +356,7 @@ pub struct CredentialOut {
     pub password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DependencyOut {
     pub id: i64,
     pub name: String,
@@ -355,17 +364,42 @@ pub struct DependencyOut {
     pub artifacts_file: ArtifactsFileOut,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ArtifactsFileOut {
     pub filename: String,
     pub size: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FeaturesOut {
     pub trace_sections: bool,
     pub token_mask_prefixes: Vec<String>,
     pub failure_reasons: Vec<String>,
+}
+
+/// A job's state after an update or a trace append (`size`: the trace's length, on appends).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobState {
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+}
+
+/// 416 for a trace chunk that does not start where the trace ends.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RangeRefusal {
+    pub message: &'static str,
+    pub size: i64,
+}
+
+/// What an artifacts upload stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredArtifacts {
+    pub id: i64,
+    pub artifacts_file: ArtifactsFileOut,
+    pub file_type: String,
+    pub file_format: String,
+    pub expire_at: Option<String>,
 }
 
 /// `http://host:port` + job token + project → `http://gitlab-ci-token:<t>@host:port/<path>.git`.
@@ -630,7 +664,7 @@ impl JobDenied {
         if let Some(s) = &self.status {
             b.insert_header(("Job-Status", s.as_str()));
         }
-        b.json(json!({ "message": format!("403 Forbidden - {}", self.message) }))
+        b.json(Message::new(format!("403 Forbidden - {}", self.message)))
     }
 }
 
@@ -801,7 +835,7 @@ async fn update_job(
             if released {
                 cfg.job_queue.bump();
             }
-            Ok(job_reply(StatusCode::OK, &status).json(json!({ "status": status })))
+            Ok(job_reply(StatusCode::OK, &status).json(JobState { status, size: None }))
         }
         Err(denied) => Ok(denied.response()),
     }
@@ -899,18 +933,25 @@ async fn patch_trace(
     }
     Ok(match outcome {
         TraceOutcome::Denied(d) => d.response(),
-        TraceOutcome::MissingRange => HttpResponse::BadRequest()
-            .json(json!({ "message": "400 Missing header Content-Range" })),
+        TraceOutcome::MissingRange => {
+            HttpResponse::BadRequest().json(Message::new("400 Missing header Content-Range"))
+        }
         TraceOutcome::Appended(status, size) => job_reply(StatusCode::ACCEPTED, &status)
             .insert_header(("Range", format!("0-{size}")))
-            .json(json!({ "status": status, "size": size })),
+            .json(JobState {
+                status,
+                size: Some(size),
+            }),
         TraceOutcome::BadStart(status, size) => {
             job_reply(StatusCode::RANGE_NOT_SATISFIABLE, &status)
                 .insert_header(("Range", format!("0-{size}")))
-                .json(json!({ "message": "416 Range Not Satisfiable", "size": size }))
+                .json(RangeRefusal {
+                    message: "416 Range Not Satisfiable",
+                    size,
+                })
         }
         TraceOutcome::TooLarge(status) => job_reply(StatusCode::FORBIDDEN, &status)
-            .json(json!({ "message": "403 Forbidden - Trace size exceeded" })),
+            .json(Message::new("403 Forbidden - Trace size exceeded")),
     })
 }
 
@@ -1066,13 +1107,18 @@ async fn upload_artifacts(
         tracing::warn!(error = %e, "replaced artifacts blob not deleted");
     }
     tracing::info!(job.id = row.job_id, size = row.size, "artifacts stored");
-    Ok(job_reply(StatusCode::CREATED, &job.status).json(json!({
-        "id": row.job_id,
-        "artifacts_file": { "filename": row.filename, "size": row.size },
-        "file_type": row.file_type,
-        "file_format": row.file_format,
-        "expire_at": row.expire_at.map(crate::views::time),
-    })))
+    Ok(
+        job_reply(StatusCode::CREATED, &job.status).json(StoredArtifacts {
+            id: row.job_id,
+            artifacts_file: ArtifactsFileOut {
+                filename: row.filename,
+                size: row.size,
+            },
+            file_type: row.file_type,
+            file_format: row.file_format,
+            expire_at: row.expire_at.map(crate::views::time),
+        }),
+    )
 }
 
 async fn download_artifacts(
@@ -1100,12 +1146,12 @@ async fn download_artifacts(
         })
         .await?;
     let Some(archive) = found else {
-        return Ok(HttpResponse::NotFound().json(json!({ "message": "404 Not Found" })));
+        return Ok(HttpResponse::NotFound().json(Message::new("404 Not Found")));
     };
     let stream = match cfg.artifacts.read(&archive.digest, None).await {
         Ok(s) => s,
         Err(tinforge_store::blobstore::BlobError::NotFound) => {
-            return Ok(HttpResponse::NotFound().json(json!({ "message": "404 Not Found" })));
+            return Ok(HttpResponse::NotFound().json(Message::new("404 Not Found")));
         }
         Err(e) => return Err(blob_error(e)),
     };

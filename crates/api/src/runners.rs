@@ -20,7 +20,7 @@ use crate::params::{Params, flex};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tinforge_authz::token_format::{self, TokenPrefix};
 use tinforge_authz::{
     Authenticates, DenyReason, RaiseTo, Requirement, Role, RoleRaise, Target, require,
@@ -29,6 +29,7 @@ use tinforge_gate::authorized::{resolve_target, state_of};
 use tinforge_gate::{Authorized, GateError, Judge, RestRoutes, TargetSpec, TokenResolver};
 use tinforge_store::ci::runners::{self, Contact, NewRunner, RunnerChanges, RunnerRow};
 use tinforge_store::{DbConnection, StoreError, groups, projects};
+use utoipa::ToSchema;
 
 pub const READ: Requirement = require!(runner:read);
 pub const CREATE: Requirement = require!(runner:create);
@@ -69,11 +70,13 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("POST", "/api/v4/user/runners", CREATE.raised(CREATE_RAISES))
         .resolved_target("project_id/group_id")
         .summary("Create a runner (project_type: Maintainer of the project; group_type: Owner of the group; instance_type: admin) and get its token once")
+        .returns::<TokenDetails>()
         .to(create_user_runner);
     r.route("POST", "/api/v4/runners", RUNNER_CREATE)
         .summary(
             "Register a runner with a project's or group's registration token (runner protocol)",
         )
+        .returns::<TokenDetails>()
         .to(register);
     r.route("DELETE", "/api/v4/runners", RUNNER_DELETE)
         .summary("Unregister the runner of the given runner token (runner protocol)")
@@ -83,6 +86,7 @@ pub fn declare(r: &mut RestRoutes) {
         .to(unregister_manager);
     r.route("POST", "/api/v4/runners/verify", RUNNER_READ)
         .summary("Check a runner token (runner protocol)")
+        .returns::<TokenDetails>()
         .to(verify);
     r.route(
         "POST",
@@ -90,12 +94,15 @@ pub fn declare(r: &mut RestRoutes) {
         RUNNER_UPDATE,
     )
     .summary("Replace the runner token with a new one (runner protocol)")
+    .returns::<FreshToken>()
     .to(reset_own_token);
     r.route("GET", "/api/v4/runners", READ.raised(READ_RAISES))
         .summary("The caller's runners: those of projects and groups they maintain")
+        .returns_list::<RunnerBasic>()
         .to(list_own);
     r.route("GET", "/api/v4/runners/all", READ.admin_only())
         .summary("Every runner (admins)")
+        .returns_list::<RunnerBasic>()
         .to(list_all);
     r.route(
         "GET",
@@ -106,10 +113,12 @@ pub fn declare(r: &mut RestRoutes) {
     .summary(
         "One runner's details (Maintainer of its project or group, admin for instance runners)",
     )
+    .returns::<RunnerDetails>()
     .to(get_runner);
     r.route("PUT", "/api/v4/runners/{runner_id}", UPDATE.raised(MANAGE_RAISES))
         .resolved_target("runner_id")
         .summary("Edit or pause a runner (Maintainer of its project, Owner of its group, admin for instance runners)")
+        .returns::<RunnerDetails>()
         .to(update_runner);
     r.route("DELETE", "/api/v4/runners/{runner_id}", DELETE.raised(MANAGE_RAISES))
         .resolved_target("runner_id")
@@ -122,6 +131,7 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .resolved_target("runner_id")
     .summary("Replace a runner's token (who may edit the runner)")
+    .returns::<FreshToken>()
     .to(reset_token_by_id);
     r.route(
         "GET",
@@ -130,6 +140,7 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .project("id")
     .summary("Runners available to a project: its own, its groups', the instance's (Maintainer+)")
+    .returns_list::<RunnerBasic>()
     .to(list_project_runners);
     r.route(
         "POST",
@@ -138,6 +149,7 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .project("id")
     .summary("Enable a project runner on this project (Maintainer of both projects)")
+    .returns::<RunnerBasic>()
     .to(enable_project_runner);
     r.route(
         "POST",
@@ -146,6 +158,7 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .project("id")
     .summary("A new registration token for the project (the old one stops working; Maintainer+)")
+    .returns::<FreshToken>()
     .to(reset_project_registration_token);
     r.route(
         "DELETE",
@@ -162,6 +175,7 @@ pub fn declare(r: &mut RestRoutes) {
     )
     .group("id")
     .summary("Runners available to a group: its own and its parents', the instance's (Maintainer+)")
+    .returns_list::<RunnerBasic>()
     .to(list_group_runners);
 }
 
@@ -345,7 +359,8 @@ fn new_runner_token(resolver: &TokenResolver) -> (String, String) {
     (token, digest)
 }
 
-#[derive(Serialize)]
+/// A runner's id and token, as creating, registering and verifying answer.
+#[derive(Serialize, ToSchema)]
 struct TokenDetails {
     id: i64,
     token: String,
@@ -591,31 +606,100 @@ pub fn runner_status(r: &RunnerRow, now: NaiveDateTime) -> &'static str {
 }
 
 /// A runner in GitLab's basic shape.
-pub fn runner_json(r: &RunnerRow) -> Value {
-    let status = runner_status(r, tinforge_store::now());
-    json!({
-        "id": r.id,
-        "description": r.description,
-        "ip_address": r.ip_address,
-        "active": !r.paused,
-        "paused": r.paused,
-        "is_shared": r.is_instance(),
-        "runner_type": r.runner_type,
-        "name": "gitlab-runner",
-        "online": status == "online",
-        "status": status,
-        "created_at": crate::views::time(r.created_at),
-    })
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerBasic {
+    pub id: i64,
+    pub description: String,
+    pub ip_address: Option<String>,
+    pub active: bool,
+    pub paused: bool,
+    pub is_shared: bool,
+    pub runner_type: String,
+    pub name: &'static str,
+    pub online: bool,
+    /// `online`, `offline`, `stale` or `never_contacted`.
+    pub status: &'static str,
+    pub created_at: String,
 }
 
 /// A runner with its details: tags, settings, what it reported, where it serves.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerDetails {
+    #[serde(flatten)]
+    pub basic: RunnerBasic,
+    pub tag_list: Vec<String>,
+    pub run_untagged: bool,
+    pub locked: bool,
+    pub maximum_timeout: Option<i64>,
+    pub access_level: String,
+    pub maintenance_note: String,
+    pub version: Option<String>,
+    pub revision: Option<String>,
+    pub platform: Option<String>,
+    pub architecture: Option<String>,
+    pub contacted_at: Option<String>,
+    pub projects: Vec<RunnerProject>,
+    pub groups: Vec<RunnerGroup>,
+}
+
+/// A project a runner serves.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerProject {
+    pub id: i64,
+    pub name: String,
+    pub name_with_namespace: String,
+    pub path: String,
+    pub path_with_namespace: String,
+}
+
+/// The group a group runner belongs to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerGroup {
+    pub id: i64,
+    pub name: String,
+    pub web_url: String,
+}
+
+/// A fresh token (a runner's or a registration token), shown once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FreshToken {
+    pub token: String,
+    /// Tokens do not expire here: always null.
+    pub token_expires_at: Option<String>,
+}
+
+impl FreshToken {
+    fn new(token: String) -> FreshToken {
+        FreshToken {
+            token,
+            token_expires_at: None,
+        }
+    }
+}
+
+pub fn runner_basic(r: &RunnerRow) -> RunnerBasic {
+    let status = runner_status(r, tinforge_store::now());
+    RunnerBasic {
+        id: r.id,
+        description: r.description.clone(),
+        ip_address: r.ip_address.clone(),
+        active: !r.paused,
+        paused: r.paused,
+        is_shared: r.is_instance(),
+        runner_type: r.runner_type.clone(),
+        name: "gitlab-runner",
+        online: status == "online",
+        status,
+        created_at: crate::views::time(r.created_at),
+    }
+}
+
 fn runner_details(
     conn: &mut DbConnection,
     r: &RunnerRow,
     cfg: &ApiConfig,
-) -> Result<Value, ApiError> {
-    let mut v = runner_json(r);
-    let mut project_list = Vec::new();
+) -> Result<RunnerDetails, ApiError> {
+    let mut projects_out = Vec::new();
     for id in runners::project_ids(conn, r.id)? {
         if let Some(p) = projects::find(conn, id)? {
             let namespace = p
@@ -623,43 +707,40 @@ fn runner_details(
                 .rsplit_once('/')
                 .map(|(ns, _)| ns.to_string())
                 .unwrap_or_default();
-            project_list.push(json!({
-                "id": p.id,
-                "name": p.name,
-                "name_with_namespace": format!("{namespace} / {}", p.name),
-                "path": p.path,
-                "path_with_namespace": p.full_path,
-            }));
+            projects_out.push(RunnerProject {
+                id: p.id,
+                name_with_namespace: format!("{namespace} / {}", p.name),
+                name: p.name,
+                path: p.path,
+                path_with_namespace: p.full_path,
+            });
         }
     }
-    let mut group_list = Vec::new();
+    let mut groups_out = Vec::new();
     if let Some(g) = r.group_id.and_then(|id| groups::find(conn, id).transpose()) {
         let g = g?;
-        group_list.push(json!({
-            "id": g.id,
-            "name": g.name,
-            "web_url": format!("{}/groups/{}", cfg.external_url, g.full_path),
-        }));
+        groups_out.push(RunnerGroup {
+            id: g.id,
+            web_url: format!("{}/groups/{}", cfg.external_url, g.full_path),
+            name: g.name,
+        });
     }
-    let extra = json!({
-        "tag_list": r.tags(),
-        "run_untagged": r.run_untagged,
-        "locked": r.locked,
-        "maximum_timeout": r.maximum_timeout,
-        "access_level": r.access_level,
-        "maintenance_note": r.maintenance_note,
-        "version": r.version,
-        "revision": null,
-        "platform": r.platform,
-        "architecture": r.architecture,
-        "contacted_at": crate::views::opt_time(r.contacted_at),
-        "projects": project_list,
-        "groups": group_list,
-    });
-    if let (Value::Object(base), Value::Object(more)) = (&mut v, extra) {
-        base.extend(more);
-    }
-    Ok(v)
+    Ok(RunnerDetails {
+        basic: runner_basic(r),
+        tag_list: r.tags(),
+        run_untagged: r.run_untagged,
+        locked: r.locked,
+        maximum_timeout: r.maximum_timeout,
+        access_level: r.access_level.clone(),
+        maintenance_note: r.maintenance_note.clone(),
+        version: r.version.clone(),
+        revision: None,
+        platform: r.platform.clone(),
+        architecture: r.architecture.clone(),
+        contacted_at: crate::views::opt_time(r.contacted_at),
+        projects: projects_out,
+        groups: groups_out,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -757,10 +838,10 @@ async fn respond_list(
     let q = ListQuery::parse(params)?;
     let page = Page::from_params(params)?;
     let now = tinforge_store::now();
-    let kept: Vec<Value> = rows
+    let kept: Vec<RunnerBasic> = rows
         .iter()
         .filter(|r| q.keeps(r, now))
-        .map(runner_json)
+        .map(runner_basic)
         .collect();
     let (total, items) = page.cut(kept);
     Ok(pagination::respond(
@@ -944,7 +1025,7 @@ async fn reset_token_by_id(auth: Authorized, req: HttpRequest) -> Result<HttpRes
             Ok(token)
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({ "token": token, "token_expires_at": null })))
+    Ok(HttpResponse::Created().json(FreshToken::new(token)))
 }
 
 #[derive(Deserialize)]
@@ -1058,7 +1139,7 @@ async fn enable_project_runner(auth: Authorized, params: Params) -> Result<HttpR
                 project.id = target.id,
                 "runner enabled"
             );
-            Ok(runner_json(&r))
+            Ok(runner_basic(&r))
         })
         .await?;
     Ok(HttpResponse::Created().json(v))
@@ -1108,7 +1189,7 @@ async fn reset_project_registration_token(
             ))
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({ "token": token, "token_expires_at": null })))
+    Ok(HttpResponse::Created().json(FreshToken::new(token)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1234,7 +1315,7 @@ async fn reset_own_token(
             Ok(fresh)
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({ "token": fresh, "token_expires_at": null })))
+    Ok(HttpResponse::Created().json(FreshToken::new(fresh)))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use crate::ApiConfig;
 use crate::error::ApiError;
 use crate::pagination::{self, Page};
 use crate::params::{Params, flex};
-use crate::tokens::{NOT_FOUND, token_json, visible};
+use crate::tokens::{NOT_FOUND, visible};
 use crate::views;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
@@ -19,6 +19,7 @@ use tinforge_store::token_events::{self, EventRow};
 use tinforge_store::token_usage::NO_TARGET;
 use tinforge_store::tokens::{self, TokenRecord};
 use tinforge_store::{DbConnection, StoreError, groups, projects};
+use utoipa::ToSchema;
 
 pub fn declare(r: &mut RestRoutes) {
     let base = "/api/v4/personal_access_tokens";
@@ -28,6 +29,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(personal_access_token:read),
     )
     .summary("Token events of your tokens (admins: everyone's, or one user's with user_id)")
+    .returns_list::<EventView>()
     .to(list_events);
     r.route(
         "GET",
@@ -35,6 +37,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(personal_access_token:read),
     )
     .summary("What a token used: permission, project or group, day and requests")
+    .returns::<UsageView>()
     .to(get_usage);
     r.route(
         "GET",
@@ -42,6 +45,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(personal_access_token:read),
     )
     .summary("The audit log of a token's rotation family")
+    .returns_list::<EventView>()
     .to(token_events);
     r.route(
         "POST",
@@ -49,11 +53,12 @@ pub fn declare(r: &mut RestRoutes) {
         require!(personal_access_token:update),
     )
     .summary("Rotate a token into one holding only what it used in the last 30 days")
+    .returns::<TrimmedTokenView>()
     .to(trim_token);
 }
 
 /// One day's use of one permission on one target.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct UsageRecordView {
     day: String,
     permission: String,
@@ -63,27 +68,20 @@ struct UsageRecordView {
     last_used_at: String,
 }
 
-/// A place a permission was used.
-#[derive(Serialize)]
-struct TargetView {
-    id: i64,
-    full_path: String,
-}
-
 /// A permission the token holds, with its use.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PermissionUsageView {
     permission: String,
     requests: i64,
     requests_last_30_days: i64,
     last_used_at: Option<String>,
-    projects: Vec<TargetView>,
-    groups: Vec<TargetView>,
+    projects: Vec<views::PathRef>,
+    groups: Vec<views::PathRef>,
     /// Used without a project or group (lists, user-level resources).
     untargeted: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct UsageView {
     token_id: i64,
     window_days: i64,
@@ -145,10 +143,10 @@ fn usage_view(c: &mut DbConnection, t: &TokenRecord) -> Result<UsageView, StoreE
             };
             match (target, name) {
                 (UseTarget::Project(id), Some(full_path)) => {
-                    projects_out.push(TargetView { id: *id, full_path })
+                    projects_out.push(views::PathRef { id: *id, full_path })
                 }
                 (UseTarget::Group(id), Some(full_path)) => {
-                    groups_out.push(TargetView { id: *id, full_path })
+                    groups_out.push(views::PathRef { id: *id, full_path })
                 }
                 (UseTarget::None, _) => untargeted = true,
                 _ => {}
@@ -218,25 +216,35 @@ async fn trim_token(
                 least_privilege::trim(c, &resolver, &policy, Some(&p), &old, today)?;
             tracing::info!(token.id = id, token.successor = new_id, "token trimmed");
             let new = tokens::get(c, new_id)?.ok_or(StoreError::NotFound)?;
-            let mut json = token_json(c, &new, Some(&secret))?;
-            json["trim"] = serde_json::json!(TrimView {
-                kept: plan.kept,
-                removed: plan.removed,
-            });
-            Ok(json)
+            Ok(TrimmedTokenView {
+                token: views::token(c, &new, Some(&secret))?,
+                trim: TrimView {
+                    kept: plan.kept,
+                    removed: plan.removed,
+                },
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[derive(Serialize)]
+/// The successor of a trimmed token, and what the trim kept and removed.
+#[derive(Serialize, ToSchema)]
+struct TrimmedTokenView {
+    #[serde(flatten)]
+    token: views::TokenView,
+    trim: TrimView,
+}
+
+/// Permissions a trim kept and removed.
+#[derive(Serialize, ToSchema)]
 struct TrimView {
     kept: Vec<String>,
     removed: Vec<String>,
 }
 
 /// One audit event, as REST returns it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct EventView {
     id: i64,
     token_id: i64,

@@ -10,19 +10,19 @@ use crate::views;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
-use tinforge_authz::{Boundary, LegacyScope, Principal, require};
+use serde_json::{Map, Value};
+use tinforge_authz::{LegacyScope, Principal, require};
 use tinforge_gate::issue::{self, GrantRequest, TokenRequest};
 use tinforge_gate::{Authorized, RestRoutes, TokenResolver};
 use tinforge_store::tokens::{self, TokenRecord, TokenRights};
 use tinforge_store::users::{self, User};
-use tinforge_store::{DbConnection, StoreError, groups, projects};
+use tinforge_store::{DbConnection, StoreError};
 
 pub fn declare(r: &mut RestRoutes) {
     let base = "/api/v4/personal_access_tokens";
     r.route("GET", base, require!(personal_access_token:read))
         .summary("List your tokens (admins: anyone's, with user_id)")
+        .returns_list::<views::TokenView>()
         .to(list_tokens);
     r.route(
         "GET",
@@ -30,6 +30,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(personal_access_token:read),
     )
     .summary("The token making the request")
+    .returns::<views::TokenView>()
     .to(get_self);
     r.route(
         "GET",
@@ -37,6 +38,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(personal_access_token:read),
     )
     .summary("A single token")
+    .returns::<views::TokenView>()
     .to(get_token);
     r.route(
         "POST",
@@ -44,6 +46,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(personal_access_token:update).also_scopes(&[LegacyScope::SelfRotate]),
     )
     .summary("Rotate the token making the request")
+    .returns::<views::TokenView>()
     .to(rotate_self);
     r.route(
         "POST",
@@ -51,6 +54,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(personal_access_token:update),
     )
     .summary("Rotate a token: revoke it and return a successor with the same rights")
+    .returns::<views::TokenView>()
     .to(rotate_token);
     r.route(
         "DELETE",
@@ -72,6 +76,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(personal_access_token:create),
     )
     .summary("Create a token for yourself")
+    .returns::<views::TokenView>()
     .to(create_own_token);
     r.route(
         "POST",
@@ -79,6 +84,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(personal_access_token:create).admin_only(),
     )
     .summary("Create a token for a user (admin)")
+    .returns::<views::TokenView>()
     .to(create_user_token);
 }
 
@@ -137,7 +143,7 @@ async fn list_tokens(
                 .iter()
                 .skip(page.offset() as usize)
                 .take(page.limit() as usize)
-                .map(|t| token_json(c, t, None))
+                .map(|t| views::token(c, t, None))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((page_items, total))
         })
@@ -168,7 +174,7 @@ async fn show(auth: Authorized, id: i64) -> Result<HttpResponse, ApiError> {
             let t = tokens::get(c, id)?
                 .filter(|t| visible(&p, t))
                 .ok_or(NOT_FOUND)?;
-            token_json(c, &t, None)
+            views::token(c, &t, None)
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))
@@ -228,7 +234,7 @@ async fn rotate(
                 token.successor = new_id,
                 "token rotated"
             );
-            token_json(c, &new, Some(&secret))
+            views::token(c, &new, Some(&secret))
         })
         .await?;
     Ok(HttpResponse::Ok().json(json))
@@ -320,7 +326,7 @@ async fn create(
             )?;
             tracing::info!(token.id = id, user.id = owner.id, "token created");
             let t = tokens::get(c, id)?.ok_or(StoreError::NotFound)?;
-            token_json(c, &t, Some(&secret))
+            views::token(c, &t, Some(&secret))
         })
         .await?;
     Ok(HttpResponse::Created().json(json))
@@ -459,101 +465,4 @@ fn object_list<'a>(
             .collect(),
         _ => Err(invalid()),
     }
-}
-
-/// A token in GitLab's shape plus tinforge's fine-grained fields; `secret` only on create/rotate.
-pub fn token_json(
-    conn: &mut DbConnection,
-    t: &TokenRecord,
-    secret: Option<&str>,
-) -> Result<Value, ApiError> {
-    let today = Utc::now().date_naive();
-    let row = &t.row;
-    let granular = !t.grants.is_empty() || row.kind == tokens::KIND_FINE_GRAINED;
-    let mut v = json!({
-        "id": row.id,
-        "name": row.name,
-        "description": row.description,
-        "revoked": row.revoked_at.is_some(),
-        "active": row.is_active(today),
-        "created_at": views::time(row.created_at),
-        "expires_at": row.expires_at.format("%Y-%m-%d").to_string(),
-        "last_used_at": views::opt_time(row.last_used_at),
-        "last_used_ips": row.last_used_ips.split(',').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-        "scopes": row.legacy_scopes().iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        "user_id": row.user_id,
-        "granular": granular,
-    });
-    if granular {
-        let mut grants = Vec::new();
-        let mut granular_scopes = Vec::new();
-        for g in &t.grants {
-            let (projects, groups) = boundary_targets(conn, &g.boundary)?;
-            let mut by_resource: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-            for p in &g.permissions {
-                by_resource
-                    .entry(p.resource.as_str())
-                    .or_default()
-                    .push(p.action.as_str());
-            }
-            grants.push(json!({
-                "boundary": g.boundary.name(),
-                "projects": projects,
-                "groups": groups,
-                "permissions": by_resource,
-            }));
-            let (project_ids, group_ids) = match &g.boundary {
-                Boundary::Selected { projects, groups } => (projects.clone(), groups.clone()),
-                _ => (Vec::new(), Vec::new()),
-            };
-            granular_scopes.push(json!({
-                "access": match g.boundary {
-                    Boundary::Selected { .. } => "selected_memberships",
-                    ref b => b.name(),
-                },
-                "permissions": g.permissions.iter().map(|p| p.gitlab_name()).collect::<Vec<_>>(),
-                "project_ids": project_ids,
-                "group_ids": group_ids,
-            }));
-        }
-        let obj = v.as_object_mut().expect("a JSON object");
-        if let [single] = grants.as_slice() {
-            for key in ["boundary", "projects", "groups", "permissions"] {
-                obj.insert(key.into(), single[key].clone());
-            }
-        }
-        obj.insert("grants".into(), Value::Array(grants));
-        obj.insert("granular_scopes".into(), Value::Array(granular_scopes));
-    }
-    if let Some(secret) = secret {
-        v["token"] = Value::String(secret.to_string());
-    }
-    Ok(v)
-}
-
-/// The projects and groups of a selected boundary as `{id, full_path}` objects.
-fn boundary_targets(
-    conn: &mut DbConnection,
-    b: &Boundary,
-) -> Result<(Vec<Value>, Vec<Value>), ApiError> {
-    let Boundary::Selected {
-        projects: ps,
-        groups: gs,
-    } = b
-    else {
-        return Ok((Vec::new(), Vec::new()));
-    };
-    let mut projects_out = Vec::new();
-    for id in ps {
-        if let Some(p) = projects::find(conn, *id)? {
-            projects_out.push(json!({ "id": p.id, "full_path": p.full_path }));
-        }
-    }
-    let mut groups_out = Vec::new();
-    for id in gs {
-        if let Some(g) = groups::find(conn, *id)? {
-            groups_out.push(json!({ "id": g.id, "full_path": g.full_path }));
-        }
-    }
-    Ok((projects_out, groups_out))
 }

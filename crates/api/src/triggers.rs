@@ -12,7 +12,7 @@ use crate::pagination::{self, Page};
 use crate::params::Params;
 use crate::pipeline_views::{self, Site, message};
 use crate::pipelines::{FILTERED, base_error};
-use crate::views::{self, UserDetail};
+use crate::views::{self, UserBasic};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,7 @@ use tinforge_gate::{Authorized, RestRoutes, TokenResolver};
 use tinforge_store::ci::triggers::{self, TriggerRow};
 use tinforge_store::ci::variables::valid_key;
 use tinforge_store::{DbConnection, StoreError, projects, users};
+use utoipa::ToSchema;
 
 const READ: Requirement = require!(pipeline:read)
     .min_role(Role::Maintainer)
@@ -47,18 +48,22 @@ pub fn declare(r: &mut RestRoutes) {
     r.route("GET", all, READ)
         .project("id")
         .summary("A project's pipeline trigger tokens, shortened (pipeline:read, Maintainer+)")
+        .returns_list::<TriggerView>()
         .to(list_triggers);
     r.route("POST", all, CREATE)
         .project("id")
         .summary("Create a pipeline trigger token; the only response that shows it (pipeline:create, Maintainer+)")
+        .returns::<TriggerView>()
         .to(create_trigger);
     r.route("GET", one, READ)
         .project("id")
         .summary("One pipeline trigger token, shortened (pipeline:read, Maintainer+)")
+        .returns::<TriggerView>()
         .to(get_trigger);
     r.route("PUT", one, UPDATE)
         .project("id")
         .summary("Edit a pipeline trigger's description (pipeline:update, Maintainer+)")
+        .returns::<TriggerView>()
         .to(update_trigger);
     r.route("DELETE", one, DELETE)
         .project("id")
@@ -66,6 +71,7 @@ pub fn declare(r: &mut RestRoutes) {
         .to(delete_trigger);
     r.route("POST", "/api/v4/projects/{id}/trigger/pipeline", TRIGGER)
         .summary("Run a pipeline with a trigger token (the token is the credential; the pipeline runs as the trigger's owner)")
+        .returns::<pipeline_views::PipelineView>()
         .to(trigger_pipeline);
 }
 
@@ -76,7 +82,7 @@ const TRIGGER_NOT_FOUND: ApiError = ApiError::NotFound("Trigger");
 
 /// A trigger as GitLab's `Entities::Trigger` writes it; `token` is shortened except in the
 /// response that creates it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TriggerView {
     pub id: i64,
     pub token: String,
@@ -86,7 +92,7 @@ pub struct TriggerView {
     pub last_used: Option<String>,
     /// Trigger tokens do not expire here.
     pub expires_at: Option<String>,
-    pub owner: Option<Value>,
+    pub owner: Option<UserBasic>,
 }
 
 fn trigger_views(
@@ -94,13 +100,11 @@ fn trigger_views(
     rows: &[TriggerRow],
     cfg: &ApiConfig,
 ) -> Result<Vec<TriggerView>, StoreError> {
-    let mut owners: HashMap<i64, Option<Value>> = HashMap::new();
+    let mut owners: HashMap<i64, Option<UserBasic>> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for t in rows {
         if let Entry::Vacant(slot) = owners.entry(t.owner_id) {
-            slot.insert(
-                users::find(c, t.owner_id)?.map(|u| views::user(&u, cfg, UserDetail::Basic)),
-            );
+            slot.insert(users::find(c, t.owner_id)?.map(|u| views::user_basic(&u, cfg)));
         }
         out.push(TriggerView {
             id: t.id,

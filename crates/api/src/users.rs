@@ -14,15 +14,19 @@ use tinforge_store::users::{self, NewUser, STATE_ACTIVE, STATE_BLOCKED, UserFilt
 pub fn declare(r: &mut RestRoutes) {
     r.route("GET", "/api/v4/user", require!(user:read))
         .summary("The authenticated user")
+        .returns::<views::UserView>()
         .to(current_user);
     r.route("GET", "/api/v4/users", require!(user:read))
         .summary("List users")
+        .returns_list::<views::UserView>()
         .to(list_users);
     r.route("POST", "/api/v4/users", require!(user:create).admin_only())
         .summary("Create a user (admin)")
+        .returns::<views::UserView>()
         .to(create_user);
     r.route("GET", "/api/v4/users/{user_id}", require!(user:read))
         .summary("A single user")
+        .returns::<views::UserView>()
         .to(get_user);
     r.route(
         "POST",
@@ -30,6 +34,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(user:update).admin_only(),
     )
     .summary("Block a user (admin); their tokens stop at once")
+    .returns::<bool>()
     .to(block_user);
     r.route(
         "POST",
@@ -37,6 +42,7 @@ pub fn declare(r: &mut RestRoutes) {
         require!(user:update).admin_only(),
     )
     .summary("Unblock a user (admin)")
+    .returns::<bool>()
     .to(unblock_user);
 }
 

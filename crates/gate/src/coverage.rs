@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// One endpoint in the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CoverageRow {
     pub surface: &'static str,
     pub method: &'static str,
@@ -37,7 +37,7 @@ pub struct CoverageRow {
 
 /// One declared role raise: when it applies and what it needs (`min_role` 0 with `admin_only`,
 /// or with `protected_branch_level`, when the level is not a fixed role).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct RaiseRow {
     pub when: &'static str,
     pub min_role: Option<i32>,
@@ -58,7 +58,7 @@ impl RaiseRow {
 }
 
 /// Covered out of total, with a percentage.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Tally {
     pub covered: usize,
     pub total: usize,
@@ -75,7 +75,7 @@ impl Tally {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CoverageReport {
     pub endpoints: Vec<CoverageRow>,
     pub total: Tally,

@@ -572,6 +572,9 @@ pub fn project_target(
     })
 }
 
+/// A membership's access level and expiry date.
+type Level = (i32, Option<chrono::NaiveDate>);
+
 /// The project named by `reference` (id or full path) as an authorization target for `user_id`,
 /// in as few round trips as the data allows: the project with the caller's direct membership in
 /// one query, and for a group's project the group chain (the groups whose paths prefix the
@@ -591,18 +594,17 @@ pub fn resolve_target(
     let base = projects::table
         .left_join(membership)
         .select((ProjectRow::as_select(), level));
-    let found: Option<(ProjectRow, Option<(i32, Option<chrono::NaiveDate>)>)> =
-        match reference.parse::<i64>() {
-            Ok(id) => base.filter(projects::id.eq(id)).first(conn).optional()?,
-            Err(_) => base
-                .filter(projects::full_path.eq(reference))
-                .first(conn)
-                .optional()?,
-        };
+    let found: Option<(ProjectRow, Option<Level>)> = match reference.parse::<i64>() {
+        Ok(id) => base.filter(projects::id.eq(id)).first(conn).optional()?,
+        Err(_) => base
+            .filter(projects::full_path.eq(reference))
+            .first(conn)
+            .optional()?,
+    };
     let Some((p, direct)) = found else {
         return Ok(None);
     };
-    let mut levels: Vec<(i32, Option<chrono::NaiveDate>)> = direct.into_iter().collect();
+    let mut levels: Vec<Level> = direct.into_iter().collect();
     let mut ancestors = Vec::new();
     if let Some(group_id) = p.group_id {
         let prefixes: Vec<String> = p
@@ -613,12 +615,11 @@ pub fn resolve_target(
         let group_membership = members_table::table.on(members_table::group_id
             .eq(groups_table::id.nullable())
             .and(members_table::user_id.eq(uid)));
-        let rows: Vec<(i64, Option<i64>, Option<(i32, Option<chrono::NaiveDate>)>)> =
-            groups_table::table
-                .left_join(group_membership)
-                .filter(groups_table::full_path.eq_any(&prefixes))
-                .select((groups_table::id, groups_table::parent_id, level))
-                .load(conn)?;
+        let rows: Vec<(i64, Option<i64>, Option<Level>)> = groups_table::table
+            .left_join(group_membership)
+            .filter(groups_table::full_path.eq_any(&prefixes))
+            .select((groups_table::id, groups_table::parent_id, level))
+            .load(conn)?;
         let parent_of = |id: i64| rows.iter().find(|r| r.0 == id).map(|r| r.1);
         let mut current = Some(group_id);
         while let Some(id) = current {
