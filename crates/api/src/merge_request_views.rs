@@ -3,9 +3,9 @@
 
 use crate::ApiConfig;
 use crate::repository_views::Diff;
-use crate::views::{self, UserDetail};
+use crate::views::issues::References;
+use crate::views::{self, UserBasic};
 use serde::Serialize;
-use serde_json::Value;
 use tinforge_store::git::merging::{self, GitState, MergeMethod};
 use tinforge_store::merge_requests::MergeRequestRow;
 use tinforge_store::users::User;
@@ -30,14 +30,6 @@ pub struct DiffRefs {
     pub start_sha: Option<String>,
 }
 
-/// `!1`, `!1`, `group/project!1`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct References {
-    pub short: String,
-    pub relative: String,
-    pub full: String,
-}
-
 /// A merge request.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MergeRequest {
@@ -51,24 +43,18 @@ pub struct MergeRequest {
     pub updated_at: String,
     pub merged_at: Option<String>,
     pub closed_at: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub merged_by: Option<Value>,
-    #[schema(value_type = Option<Object>)]
-    pub merge_user: Option<Value>,
-    #[schema(value_type = Option<Object>)]
-    pub closed_by: Option<Value>,
+    pub merged_by: Option<UserBasic>,
+    pub merge_user: Option<UserBasic>,
+    pub closed_by: Option<UserBasic>,
     pub target_branch: String,
     pub source_branch: String,
     pub source_project_id: i64,
     pub target_project_id: i64,
-    #[schema(value_type = Option<Object>)]
-    pub author: Option<Value>,
+    pub author: Option<UserBasic>,
     /// Always empty.
-    #[schema(value_type = Vec<Object>)]
-    pub assignees: Vec<Value>,
+    pub assignees: Vec<UserBasic>,
     /// Always empty.
-    #[schema(value_type = Vec<Object>)]
-    pub reviewers: Vec<Value>,
+    pub reviewers: Vec<UserBasic>,
     pub labels: Vec<String>,
     pub draft: bool,
     pub work_in_progress: bool,
@@ -89,8 +75,8 @@ pub struct MergeRequest {
 }
 
 /// An embedded user in its basic form, null when there is none.
-pub fn basic_user(u: Option<&User>, cfg: &ApiConfig) -> Option<Value> {
-    u.map(|u| serde_json::to_value(views::user(u, cfg, UserDetail::Basic)).unwrap_or_default())
+pub fn basic_user(u: Option<&User>, cfg: &ApiConfig) -> Option<UserBasic> {
+    u.map(|u| views::user_basic(u, cfg))
 }
 
 impl MergeRequest {
@@ -169,8 +155,7 @@ pub struct MergeRequestChanges {
 /// One approval.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Approver {
-    #[schema(value_type = Option<Object>)]
-    pub user: Option<Value>,
+    pub user: Option<UserBasic>,
 }
 
 /// A merge request's approvals (what approving answers).

@@ -103,7 +103,7 @@ pub struct TaskCompletionStatus {
     pub completed_count: i64,
 }
 
-/// An issue's `references` (`#1`, `group/project#1`).
+/// The `references` of an issue or a merge request (`#1` / `!1`, `group/project#1`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct References {
     pub short: String,
