@@ -506,7 +506,6 @@ fn effective_role(
     project_id: Option<i64>,
     group_ids: &[i64],
 ) -> Result<Role, StoreError> {
-    let today = chrono::Utc::now().date_naive();
     let mut query = members_table::table
         .filter(members_table::user_id.eq(user_id))
         .select((members_table::access_level, members_table::expires_at))
@@ -519,13 +518,19 @@ fn effective_role(
         ),
         None => query.filter(members_table::group_id.eq_any(group_ids.to_vec())),
     };
-    let levels: Vec<(i32, Option<chrono::NaiveDate>)> = query.load(conn)?;
-    Ok(Role::highest(
+    let levels: Vec<Level> = query.load(conn)?;
+    Ok(highest_unexpired(levels))
+}
+
+/// The highest role among memberships that have not expired.
+fn highest_unexpired(levels: impl IntoIterator<Item = Level>) -> Role {
+    let today = chrono::Utc::now().date_naive();
+    Role::highest(
         levels
             .into_iter()
             .filter(|(_, exp)| exp.is_none_or(|d| d > today))
             .filter_map(|(l, _)| Role::from_access_level(l)),
-    ))
+    )
 }
 
 fn visibility(text: &str) -> Visibility {
@@ -638,16 +643,10 @@ pub fn resolve_target(
                 .filter_map(|r| r.2),
         );
     }
-    let today = chrono::Utc::now().date_naive();
     let role = match user_id {
         None => Role::None,
         Some(u) if p.owner_id == Some(u) => Role::Owner,
-        Some(_) => Role::highest(
-            levels
-                .into_iter()
-                .filter(|(_, exp)| exp.is_none_or(|d| d > today))
-                .filter_map(|(l, _)| Role::from_access_level(l)),
-        ),
+        Some(_) => highest_unexpired(levels),
     };
     Ok(Some(Target {
         kind: TargetKind::Project,
